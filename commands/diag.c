@@ -1,0 +1,90 @@
+/*
+ * diag: commands that show the daemon at work.  "diag sleep <ms>" holds a
+ * worker for ms milliseconds; "diag error <CODE> [message]" answers an
+ * error, so clients can see every reply path without hardware.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <picmd/plugin.h>
+
+static const struct picmd_api *api;
+
+static void
+diag_sleep(picmd_ctx *ctx, int argc, const char *const *argv)
+{
+	struct timespec ts;
+	char *end;
+	long ms, left;
+
+	(void)argc;
+	errno = 0;
+	ms = strtol(argv[0], &end, 10);
+	if (errno != 0 || end == argv[0] || *end != '\0' || ms < 0 ||
+	    ms > 60000) {
+		api->reply_error(ctx, PICMD_ERR_ARGS, "milliseconds must be a "
+		    "whole number from 0 to 60000");
+		return;
+	}
+	/* Stop at the deadline: a result after it would be discarded. */
+	left = ms;
+	if (left > api->remaining_ms(ctx))
+		left = api->remaining_ms(ctx);
+	ts.tv_sec = left / 1000;
+	ts.tv_nsec = (left % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	api->reply_ok(ctx, "slept %ld", ms);
+}
+
+static const struct {
+	const char		*name;
+	enum picmd_error	 code;
+} codes[] = {
+	{ "ARGS", PICMD_ERR_ARGS }, { "DEVICE", PICMD_ERR_DEVICE },
+	{ "BUSY", PICMD_ERR_BUSY }, { "TIMEOUT", PICMD_ERR_TIMEOUT },
+	{ "DENIED", PICMD_ERR_DENIED }, { "INTERNAL", PICMD_ERR_INTERNAL },
+};
+
+static void
+diag_error(picmd_ctx *ctx, int argc, const char *const *argv)
+{
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		if (strcasecmp(argv[0], codes[i].name) == 0) {
+			api->reply_error(ctx, codes[i].code, "%s",
+			    argc > 1 ? argv[1] : "diag error");
+			return;
+		}
+	}
+	api->reply_error(ctx, PICMD_ERR_ARGS, "unknown code '%s'", argv[0]);
+}
+
+static const struct picmd_command commands[] = {
+	{ "diag sleep", "diag sleep <ms>", 1, 1, 0, diag_sleep },
+	{ "diag error", "diag error <CODE> [message]", 1, 2, 0, diag_error },
+};
+
+static int
+diag_init(const struct picmd_api *host, picmd_init *init)
+{
+	api = host;
+	for (int i = 0; i < api->config_count(init); i++)
+		api->config_error(init, api->config_key(init, i),
+		    "unknown key '%s'", api->config_key(init, i));
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (api->register_command(init, &commands[i]) == -1)
+			return -1;
+	return 0;
+}
+
+PICMD_EXPORT const struct picmd_plugin picmd_plugin = {
+	.abi_version = PICMD_ABI_VERSION,
+	.size = sizeof(struct picmd_plugin),
+	.name = "diag",
+	.version = "1.0",
+	.init = diag_init,
+	.fini = NULL,
+};

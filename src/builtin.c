@@ -1,0 +1,128 @@
+/*
+ * Built-in commands.  They are cheap and touch server state, so they run
+ * on the loop thread; each is one entry in the table below.
+ */
+#include <string.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "proto.h"
+#include "server.h"
+
+#ifndef PICMD_VERSION
+#define PICMD_VERSION "0.0.0"
+#endif
+
+static int
+cmd_ping(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	strbuf_adds(text, "PONG");
+	return REPLY_OK;
+}
+
+static int
+cmd_echo(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)c;
+	for (int i = 0; i < argc; i++) {
+		if (i > 0)
+			strbuf_addc(text, ' ');
+		strbuf_adds(text, argv[i]);
+	}
+	return REPLY_OK;
+}
+
+static int
+cmd_help(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	struct server *s = conn_server(c);
+	const struct command *cmd;
+	char name[256];
+	size_t n = 0;
+
+	if (argc == 0) {
+		dispatch_list(s->dispatch, text);
+		return REPLY_OK;
+	}
+	/* "HELP gpio read" and "HELP gpio.read" name the same command. */
+	name[0] = '\0';
+	for (int i = 0; i < argc && n < sizeof(name) - 1; i++) {
+		size_t len = strlen(argv[i]);
+
+		if (n + len + 2 > sizeof(name))
+			break;
+		if (i > 0)
+			name[n++] = ' ';
+		memcpy(name + n, argv[i], len + 1);
+		n += len;
+	}
+	if ((cmd = dispatch_find(s->dispatch, name)) == NULL) {
+		strbuf_addf(text, "unknown command '%.64s'", name);
+		return REPLY_UNKNOWN;
+	}
+	strbuf_adds(text, cmd->usage);
+	return REPLY_OK;
+}
+
+static int
+cmd_version(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	strbuf_addf(text, "picmd %s protocol %d", PICMD_VERSION, PROTO_VERSION);
+	return REPLY_OK;
+}
+
+static int
+cmd_stats(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)argc;
+	(void)argv;
+	server_stats(conn_server(c), text);
+	return REPLY_OK;
+}
+
+/* The reply, "OK BYE", is written by the connection after every earlier
+ * reply, so -1: nothing to answer now. */
+static int
+cmd_quit(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)argc;
+	(void)argv;
+	(void)text;
+	conn_quit(c);
+	return -1;
+}
+
+static const struct {
+	const char	*name;
+	const char	*usage;
+	int		 min_args;
+	int		 max_args;
+	builtin_fn	 fn;
+} builtins[] = {
+	{ "ping", "PING", 0, 0, cmd_ping },
+	{ "echo", "ECHO [word ...]", 0, PICMD_ARGS_ANY, cmd_echo },
+	{ "help", "HELP [command]", 0, DISPATCH_MAX_NAME_WORDS, cmd_help },
+	{ "version", "VERSION", 0, 0, cmd_version },
+	{ "stats", "STATS", 0, 0, cmd_stats },
+	{ "quit", "QUIT", 0, 0, cmd_quit },
+};
+
+int
+builtin_register(struct dispatch *d)
+{
+	char why[256];
+
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		if (dispatch_add(d, builtins[i].name, builtins[i].usage,
+		    builtins[i].min_args, builtins[i].max_args, 0, NULL,
+		    builtins[i].fn, NULL, why, sizeof(why)) == -1)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,507 @@
+/*
+ * Config parsing.  Core sections are described by one table of keys; every
+ * other section is kept as key/value pairs for the plugin of that name.
+ *
+ * inih reports no line numbers to the handler in the form Debian builds it,
+ * so the file is fed through our own reader, which counts lines and notes
+ * section headers (also empty ones, so "[nosuchplugin]" can be reported).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+
+enum key_type { K_INT, K_PATH, K_LISTEN, K_NAMES, K_LOGLEVEL };
+
+struct core_key {
+	const char	*section;
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;
+	long		 min, max;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct core_key core_keys[] = {
+	{ "server", "listen", K_LISTEN, 0, 0, 0 },
+	{ "server", "workers", K_INT, OFF(workers), 1, 1024 },
+	{ "server", "queue", K_INT, OFF(queue), 1, 1000000 },
+	{ "server", "max_line", K_INT, OFF(max_line), 64, 1048576 },
+	{ "server", "command_timeout_ms", K_INT, OFF(command_timeout_ms), 1,
+	    3600000 },
+	{ "server", "max_clients", K_INT, OFF(max_clients), 1, 1000000 },
+	{ "server", "idle_timeout_s", K_INT, OFF(idle_timeout_s), 0, 31536000 },
+	{ "server", "max_inflight", K_INT, OFF(max_inflight), 1, 65536 },
+	{ "server", "drain_timeout_s", K_INT, OFF(drain_timeout_s), 0, 3600 },
+	{ "plugins", "dir", K_PATH, OFF(plugin_dir), 0, 0 },
+	{ "plugins", "load", K_NAMES, 0, 0, 0 },
+	{ "log", "level", K_LOGLEVEL, 0, 0, 0 },
+	{ "system", "sysfs_root", K_PATH, OFF(sysfs_root), 0, 0 },
+	{ "system", "procfs_root", K_PATH, OFF(procfs_root), 0, 0 },
+};
+#define NCORE_KEYS (sizeof(core_keys) / sizeof(core_keys[0]))
+
+static const char *const core_sections[] = { "server", "plugins", "log",
+    "system" };
+
+struct parse_ctx {
+	struct config		*cfg;
+	FILE			*fp;
+	int			 lineno;
+	int			 errors;
+	bool			 seen[NCORE_KEYS];
+	bool			 line_too_long;
+	config_report_fn	 report;
+	void			*arg;
+};
+
+static void
+report(struct parse_ctx *ctx, int line, const char *fmt, ...)
+    PICMD_PRINTF(3, 4);
+
+static void
+report(struct parse_ctx *ctx, int line, const char *fmt, ...)
+{
+	char msg[512];
+	char full[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(full, sizeof(full), "%s:%d: %s", ctx->cfg->path, line,
+		    msg);
+	else
+		snprintf(full, sizeof(full), "%s: %s", ctx->cfg->path, msg);
+	ctx->errors++;
+	if (ctx->report != NULL)
+		ctx->report(ctx->arg, full);
+}
+
+int
+config_default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
+char *
+config_resolve_path(const char *dir, const char *path)
+{
+	char *out;
+
+	if (path[0] == '/' || dir == NULL)
+		return strdup(path);
+	if (asprintf(&out, "%s/%s", dir, path) == -1)
+		return NULL;
+	return out;
+}
+
+static bool
+is_core_section(const char *name)
+{
+	for (size_t i = 0; i < sizeof(core_sections) / sizeof(core_sections[0]);
+	    i++)
+		if (strcmp(name, core_sections[i]) == 0)
+			return true;
+	return false;
+}
+
+static struct config_section *
+section_add(struct parse_ctx *ctx, const char *name)
+{
+	struct config *cfg = ctx->cfg;
+	struct config_section *s;
+
+	for (int i = 0; i < cfg->nsections; i++) {
+		if (strcmp(cfg->sections[i].name, name) == 0)
+			return &cfg->sections[i];
+	}
+	s = reallocarray(cfg->sections, (size_t)cfg->nsections + 1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	cfg->sections = s;
+	s = &cfg->sections[cfg->nsections];
+	memset(s, 0, sizeof(*s));
+	if ((s->name = strdup(name)) == NULL)
+		return NULL;
+	s->line = ctx->lineno;
+	cfg->nsections++;
+	return s;
+}
+
+/*
+ * Note "[name]" headers as they are read.  inih calls the handler only for
+ * keys, so this is the one place an empty section becomes visible.
+ */
+static void
+note_section_header(struct parse_ctx *ctx, const char *line)
+{
+	char name[128];
+	const char *p = line, *end;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '[' || (end = strchr(p, ']')) == NULL)
+		return;
+	p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	n = (size_t)(end - p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(name))
+		return;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (!is_core_section(name) && section_add(ctx, name) == NULL)
+		report(ctx, ctx->lineno, "out of memory");
+}
+
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *ctx = stream;
+	size_t n;
+
+	if (fgets(str, num, ctx->fp) == NULL)
+		return NULL;
+	n = strlen(str);
+	if (n > 0 && str[n - 1] == '\n') {
+		ctx->lineno++;
+		note_section_header(ctx, str);
+		return str;
+	}
+	if (!feof(ctx->fp)) {
+		/* inih would split it; refuse instead of misreading it. */
+		int c;
+
+		ctx->lineno++;
+		report(ctx, ctx->lineno, "line too long (at most %d bytes)",
+		    num - 3);
+		while ((c = fgetc(ctx->fp)) != EOF && c != '\n')
+			;
+		str[0] = '\0';
+		return str;
+	}
+	ctx->lineno++;
+	note_section_header(ctx, str);
+	return str;
+}
+
+static int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Split a list on spaces and commas, calling fn for each item. */
+static int
+split_list(const char *value, int (*fn)(struct parse_ctx *, const char *),
+    struct parse_ctx *ctx)
+{
+	char *copy, *p, *item;
+	int rc = 0;
+
+	if ((copy = strdup(value)) == NULL)
+		return -1;
+	p = copy;
+	while ((item = strsep(&p, " ,\t")) != NULL) {
+		if (*item == '\0')
+			continue;
+		if (fn(ctx, item) == -1)
+			rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+add_listen(struct parse_ctx *ctx, const char *item)
+{
+	struct config *cfg = ctx->cfg;
+	struct endpoint ep, *l;
+	const char *why;
+
+	if (endpoint_parse(item, &ep, &why) == -1) {
+		report(ctx, ctx->lineno, "bad listen address '%s': %s", item,
+		    why);
+		return -1;
+	}
+	for (int i = 0; i < cfg->nlisten; i++) {
+		if (strcmp(cfg->listen[i].text, ep.text) == 0) {
+			report(ctx, ctx->lineno, "listen address '%s' given twice",
+			    item);
+			return -1;
+		}
+	}
+	l = reallocarray(cfg->listen, (size_t)cfg->nlisten + 1, sizeof(*l));
+	if (l == NULL)
+		return -1;
+	cfg->listen = l;
+	cfg->listen[cfg->nlisten++] = ep;
+	return 0;
+}
+
+static int
+add_load(struct parse_ctx *ctx, const char *item)
+{
+	struct config *cfg = ctx->cfg;
+	char **l;
+
+	for (const char *p = item; *p != '\0'; p++) {
+		if (*p == '/' || *p == '.') {
+			report(ctx, ctx->lineno, "bad plugin name '%s': give the "
+			    "name without directory or .so", item);
+			return -1;
+		}
+	}
+	l = reallocarray(cfg->load, (size_t)cfg->nload + 2, sizeof(*l));
+	if (l == NULL)
+		return -1;
+	cfg->load = l;
+	if ((l[cfg->nload] = strdup(item)) == NULL)
+		return -1;
+	l[++cfg->nload] = NULL;
+	return 0;
+}
+
+static void
+core_key_set(struct parse_ctx *ctx, const struct core_key *k, const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	char **slot;
+	long v;
+
+	switch (k->type) {
+	case K_INT:
+		if (parse_long(value, k->min, k->max, &v) == -1) {
+			report(ctx, ctx->lineno, "bad value '%s' for %s in [%s]: "
+			    "expected a whole number from %ld to %ld", value,
+			    k->name, k->section, k->min, k->max);
+			return;
+		}
+		*(int *)(void *)((char *)cfg + k->offset) = (int)v;
+		break;
+	case K_PATH:
+		slot = (char **)(void *)((char *)cfg + k->offset);
+		if (*value == '\0') {
+			report(ctx, ctx->lineno, "empty path for %s in [%s]",
+			    k->name, k->section);
+			return;
+		}
+		free(*slot);
+		if ((*slot = config_resolve_path(cfg->dir, value)) == NULL)
+			report(ctx, ctx->lineno, "out of memory");
+		break;
+	case K_LISTEN:
+		split_list(value, add_listen, ctx);
+		break;
+	case K_NAMES:
+		if (cfg->load == NULL) {
+			/* Present but empty means: load nothing. */
+			if ((cfg->load = calloc(1, sizeof(char *))) == NULL)
+				return;
+		}
+		split_list(value, add_load, ctx);
+		break;
+	case K_LOGLEVEL:
+		if (log_level_parse(value, &cfg->log_level) == -1)
+			report(ctx, ctx->lineno, "bad log level '%s': expected "
+			    "error, warn, info or debug", value);
+		break;
+	}
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	struct config_section *s;
+	struct config_kv *kv;
+
+	if (*section == '\0') {
+		report(ctx, ctx->lineno, "key '%s' outside a section", name);
+		return 1;
+	}
+	if (is_core_section(section)) {
+		for (size_t i = 0; i < NCORE_KEYS; i++) {
+			const struct core_key *k = &core_keys[i];
+
+			if (strcmp(k->section, section) != 0 ||
+			    strcmp(k->name, name) != 0)
+				continue;
+			if (ctx->seen[i] && k->type != K_LISTEN) {
+				report(ctx, ctx->lineno, "duplicate key '%s' in "
+				    "[%s]", name, section);
+				return 1;
+			}
+			ctx->seen[i] = true;
+			core_key_set(ctx, k, value);
+			return 1;
+		}
+		report(ctx, ctx->lineno, "unknown key '%s' in [%s]", name,
+		    section);
+		return 1;
+	}
+
+	if ((s = section_add(ctx, section)) == NULL) {
+		report(ctx, ctx->lineno, "out of memory");
+		return 1;
+	}
+	for (int i = 0; i < s->nkv; i++) {
+		if (strcmp(s->kv[i].key, name) == 0) {
+			report(ctx, ctx->lineno, "duplicate key '%s' in [%s]",
+			    name, section);
+			return 1;
+		}
+	}
+	kv = reallocarray(s->kv, (size_t)s->nkv + 1, sizeof(*kv));
+	if (kv == NULL) {
+		report(ctx, ctx->lineno, "out of memory");
+		return 1;
+	}
+	s->kv = kv;
+	kv = &s->kv[s->nkv];
+	kv->key = strdup(name);
+	kv->value = strdup(value);
+	kv->line = ctx->lineno;
+	s->nkv++;
+	if (kv->key == NULL || kv->value == NULL)
+		report(ctx, ctx->lineno, "out of memory");
+	return 1;
+}
+
+static int
+config_defaults(struct config *cfg, const char *path)
+{
+	char *tmp;
+
+	cfg->workers = config_default_workers();
+	cfg->queue = 1024;
+	cfg->max_line = 4096;
+	cfg->command_timeout_ms = 10000;
+	cfg->max_clients = 1024;
+	cfg->idle_timeout_s = 0;
+	cfg->max_inflight = 64;
+	cfg->drain_timeout_s = 5;
+	cfg->log_level = PICMD_LOG_INFO;
+	if ((cfg->path = strdup(path)) == NULL ||
+	    (tmp = strdup(path)) == NULL)
+		return -1;
+	cfg->dir = strdup(dirname(tmp));
+	free(tmp);
+	cfg->plugin_dir = strdup(PICMD_PLUGIN_DIR);
+	cfg->sysfs_root = strdup("/sys");
+	cfg->procfs_root = strdup("/proc");
+	if (cfg->dir == NULL || cfg->plugin_dir == NULL ||
+	    cfg->sysfs_root == NULL || cfg->procfs_root == NULL)
+		return -1;
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **out, config_report_fn rep,
+    void *arg)
+{
+	struct parse_ctx ctx;
+	struct config *cfg;
+	int rc;
+
+	*out = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.report = rep;
+	ctx.arg = arg;
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+		return -1;
+	ctx.cfg = cfg;
+	if (config_defaults(cfg, path) == -1) {
+		config_free(cfg);
+		return -1;
+	}
+	if ((ctx.fp = fopen(path, "r")) == NULL) {
+		report(&ctx, 0, "cannot open: %s", strerror(errno));
+		config_free(cfg);
+		return -1;
+	}
+	rc = ini_parse_stream(reader, &ctx, handler, &ctx);
+	fclose(ctx.fp);
+	if (rc > 0)
+		report(&ctx, rc, "syntax error: expected [section], "
+		    "key = value or a comment");
+	else if (rc < 0)
+		report(&ctx, 0, "cannot parse (error %d)", rc);
+
+	if (cfg->nlisten == 0 && ctx.errors == 0 && !ctx.seen[0])
+		add_listen(&ctx, PICMD_DEFAULT_LISTEN);
+	else if (cfg->nlisten == 0 && ctx.errors == 0)
+		report(&ctx, 0, "[server] listen names no address");
+
+	if (ctx.errors > 0) {
+		config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (int i = 0; i < cfg->nsections; i++) {
+		struct config_section *s = &cfg->sections[i];
+
+		for (int j = 0; j < s->nkv; j++) {
+			free(s->kv[j].key);
+			free(s->kv[j].value);
+		}
+		free(s->kv);
+		free(s->name);
+	}
+	free(cfg->sections);
+	if (cfg->load != NULL)
+		for (int i = 0; i < cfg->nload; i++)
+			free(cfg->load[i]);
+	free(cfg->load);
+	free(cfg->listen);
+	free(cfg->plugin_dir);
+	free(cfg->sysfs_root);
+	free(cfg->procfs_root);
+	free(cfg->dir);
+	free(cfg->path);
+	free(cfg);
+}
+
+const struct config_section *
+config_section_find(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->nsections; i++)
+		if (strcmp(cfg->sections[i].name, name) == 0)
+			return &cfg->sections[i];
+	return NULL;
+}

@@ -1,0 +1,86 @@
+/*
+ * The configuration: an INI file parsed with inih into an immutable
+ * struct config.  A reload builds a new one and the server swaps it whole.
+ */
+#ifndef PICMD_CONFIG_H
+#define PICMD_CONFIG_H
+
+#include <stdbool.h>
+
+#include "endpoint.h"
+#include "picmd/plugin.h"
+
+#ifndef PICMD_CONFIG_PATH
+#define PICMD_CONFIG_PATH "/etc/picmd/picmd.ini"
+#endif
+#ifndef PICMD_PLUGIN_DIR
+#define PICMD_PLUGIN_DIR "/usr/local/lib/picmd/commands"
+#endif
+#define PICMD_DEFAULT_LISTEN "127.0.0.1:15769"
+
+struct config_kv {
+	char	*key;
+	char	*value;
+	int	 line;
+};
+
+/* A [NAME] section that belongs to the plugin NAME. */
+struct config_section {
+	char			*name;
+	int			 line;
+	struct config_kv	*kv;
+	int			 nkv;
+};
+
+struct config {
+	char			*path;
+	char			*dir;		/* relative paths start here */
+
+	/* [server] */
+	struct endpoint		*listen;
+	int			 nlisten;
+	int			 workers;
+	int			 queue;
+	int			 max_line;
+	int			 command_timeout_ms;
+	int			 max_clients;
+	int			 idle_timeout_s;
+	int			 max_inflight;
+	int			 drain_timeout_s;
+
+	/* [plugins] */
+	char			*plugin_dir;
+	char			**load;		/* NULL: every .so in the dir */
+	int			 nload;
+
+	/* [log] */
+	enum picmd_log_level	 log_level;
+
+	/* [system] */
+	char			*sysfs_root;
+	char			*procfs_root;
+
+	struct config_section	*sections;
+	int			 nsections;
+};
+
+/* Receives each problem as "FILE:LINE: message". */
+typedef void (*config_report_fn)(void *arg, const char *msg);
+
+/*
+ * Parse path into *out.  Every problem is passed to report; returns 0
+ * when there were none, else -1 and *out is NULL.
+ */
+int	config_load(const char *path, struct config **out,
+	    config_report_fn report, void *arg);
+void	config_free(struct config *cfg);
+
+const struct config_section *config_section_find(const struct config *cfg,
+	    const char *name);
+/* Resolve a possibly relative path against the config's directory. */
+char	*config_resolve_path(const char *dir, const char *path);
+
+/* Default worker count: online CPUs, at least 1. */
+int	config_default_workers(void);
+
+#endif

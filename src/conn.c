@@ -1,0 +1,613 @@
+/*
+ * Connections.
+ *
+ * Reply order: untagged requests are answered in request order, so each
+ * untagged request that cannot be answered at once takes a place in
+ * `order`; a reply is written when everything before it has been.  Tagged
+ * requests skip the line: their reply is written as soon as it exists.
+ *
+ * Backpressure: at most max_inflight requests per connection wait for a
+ * reply; beyond that we stop reading the socket (the kernel's buffers then
+ * push back on the client) instead of answering an error.
+ *
+ * Lifetime: callbacks may lead to conn_close() deep inside a loop that
+ * still uses the connection, so conn_close() only marks it dead while a
+ * callback holds it, and the outermost callback frees it.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "endpoint.h"
+#include "log.h"
+#include "plugin.h"
+#include "pool.h"
+#include "request.h"
+#include "server.h"
+
+/* Unsent replies a client may leave unread before it is cut off. */
+#define CONN_MAX_OUTPUT	(1024 * 1024)
+
+TAILQ_HEAD(request_list, request);
+
+struct conn {
+	TAILQ_ENTRY(conn)	 link;
+	struct server		*srv;
+	struct bufferevent	*bev;
+	uint64_t		 id;
+	struct request_list	 order;		/* untagged, in request order */
+	struct request_list	 tagged;	/* tagged, on a worker */
+	unsigned		 pending;	/* accepted, reply not written */
+	int			 holds;		/* callbacks using the conn */
+	bool			 dead;		/* close when holds drops to 0 */
+	bool			 paused;	/* reading off: too many pending */
+	bool			 eof;		/* peer finished sending */
+	bool			 no_read;	/* server draining */
+	bool			 input_done;	/* QUIT or TOOLONG seen */
+	bool			 quit;		/* BYE owed once pending is 0 */
+	bool			 closing;	/* flushing, then close */
+	const char		*cur_tag;	/* tag of the line being run */
+	char			*quit_tag;
+	char			 peer[64];
+};
+
+static void conn_free(struct conn *c);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_progress(struct conn *c);
+
+static void
+conn_hold(struct conn *c)
+{
+	c->holds++;
+}
+
+static void
+conn_release(struct conn *c)
+{
+	if (--c->holds == 0 && c->dead)
+		conn_free(c);
+}
+
+struct server *
+conn_server(struct conn *c)
+{
+	return c->srv;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (c->holds == 0)
+		conn_free(c);
+}
+
+/* Detach every request; those still on a worker are freed when they
+ * come back (conn_job_done), the rest now. */
+static void
+drop_requests(struct conn *c, struct request_list *list)
+{
+	struct request *r;
+
+	while ((r = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, r, link);
+		if (r->timer_armed)
+			event_del(&r->timer);
+		r->timer_armed = false;
+		r->conn = NULL;
+		c->srv->stats.dropped_total++;
+		if (!r->in_pool)
+			request_free(r);
+	}
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	drop_requests(c, &c->order);
+	drop_requests(c, &c->tagged);
+	if (c->quit)
+		s->stats.dropped_total++;
+	bufferevent_free(c->bev);
+	TAILQ_REMOVE(&s->conns, c, link);
+	s->nclients--;
+	log_debug("client %s closed", c->peer);
+	free(c->quit_tag);
+	free(c);
+	server_conn_gone(s);
+}
+
+static void
+conn_write(struct conn *c, const char *line, size_t len, int code)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct server *s = c->srv;
+
+	if (c->dead)
+		return;
+	s->stats.replies_total++;
+	if (code != REPLY_OK)
+		s->stats.errors_total++;
+	if (bufferevent_write(c->bev, line, len) == -1) {
+		log_warnx("client %s: cannot queue reply; closing", c->peer);
+		conn_close(c);
+		return;
+	}
+	if (evbuffer_get_length(out) > CONN_MAX_OUTPUT) {
+		log_warnx("client %s does not read its replies (%zu bytes "
+		    "unsent); closing", c->peer, evbuffer_get_length(out));
+		conn_close(c);
+	}
+}
+
+/*
+ * Answer a request that needs no worker.  Untagged replies keep their
+ * place behind earlier untagged requests still being worked on.
+ */
+static void
+conn_answer(struct conn *c, const char *tag, int code, const char *text)
+{
+	size_t len = text != NULL ? strlen(text) : 0;
+	struct strbuf line;
+	struct request *r;
+
+	if (tag != NULL || TAILQ_EMPTY(&c->order)) {
+		strbuf_init(&line);
+		proto_format_reply(&line, tag, code, text, len);
+		if (line.failed) {
+			strbuf_free(&line);
+			proto_format_reply(&line, tag, PICMD_ERR_INTERNAL,
+			    "out of memory", 13);
+			code = PICMD_ERR_INTERNAL;
+		}
+		conn_write(c, line.data, line.len, code);
+		strbuf_free(&line);
+		return;
+	}
+	if ((r = request_new(NULL, 0, NULL)) == NULL) {
+		log_warnx("client %s: out of memory; closing", c->peer);
+		conn_close(c);
+		return;
+	}
+	request_set_reply(r, code, text, len);
+	r->answered = true;
+	r->conn = c;
+	TAILQ_INSERT_TAIL(&c->order, r, link);
+	c->pending++;
+}
+
+/* Write every answered reply at the head of the order. */
+static void
+conn_flush_order(struct conn *c)
+{
+	struct request *r;
+
+	while ((r = TAILQ_FIRST(&c->order)) != NULL && r->answered) {
+		TAILQ_REMOVE(&c->order, r, link);
+		c->pending--;
+		r->conn = NULL;
+		conn_write(c, r->out.data, r->out.len, r->code);
+		if (!r->in_pool)
+			request_free(r);
+	}
+}
+
+static void
+conn_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	conn_close(c);
+}
+
+/* Stop reading, and close once the output has gone out. */
+static void
+conn_begin_close(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (c->closing || c->dead)
+		return;
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(out) == 0) {
+		conn_close(c);
+		return;
+	}
+	/* The write callback runs once the output has drained; an error
+	 * while flushing still closes, through conn_event_cb. */
+	bufferevent_setcb(c->bev, NULL, conn_flushed_cb, conn_event_cb, c);
+}
+
+static void
+request_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *r = arg, *stand_in;
+	struct conn *c = r->conn;
+	struct server *s = c->srv;
+	char msg[96];
+
+	(void)fd;
+	(void)what;
+	r->timer_armed = false;
+	/* A queued job must never run late (a late "gpio write"); a running
+	 * one finishes on its worker and its result is discarded. */
+	pool_cancel(&r->job);
+	s->stats.timeouts_total++;
+	snprintf(msg, sizeof(msg), "command did not finish within %d ms",
+	    s->cfg->command_timeout_ms);
+
+	conn_hold(c);
+	if (r->tag != NULL) {
+		TAILQ_REMOVE(&c->tagged, r, link);
+		c->pending--;
+		r->conn = NULL;
+		conn_answer(c, r->tag, PICMD_ERR_TIMEOUT, msg);
+	} else {
+		/* The worker may still be writing r's reply, so the timeout
+		 * reply takes r's place in the order in a request of its own. */
+		if ((stand_in = request_new(NULL, 0, NULL)) == NULL) {
+			log_warnx("client %s: out of memory; closing", c->peer);
+			conn_close(c);
+			conn_release(c);
+			return;
+		}
+		request_set_reply(stand_in, PICMD_ERR_TIMEOUT, msg,
+		    strlen(msg));
+		stand_in->answered = true;
+		stand_in->conn = c;
+		TAILQ_INSERT_BEFORE(r, stand_in, link);
+		TAILQ_REMOVE(&c->order, r, link);
+		r->conn = NULL;
+		conn_flush_order(c);
+	}
+	conn_progress(c);
+	conn_release(c);
+}
+
+/* Hand a plugin command to the pool. */
+static void
+conn_submit(struct conn *c, const struct command *cmd, const char *tag,
+    int argc, char *const *argv)
+{
+	struct server *s = c->srv;
+	struct request *r;
+
+	if ((r = request_new(tag, argc, argv)) == NULL) {
+		conn_answer(c, tag, PICMD_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	r->cmd = cmd;
+	r->ctx.state = cmd->owner->state;
+	timespec_after_ms(&r->ctx.deadline, s->cfg->command_timeout_ms);
+	if (pool_submit(s->pool, &r->job) == -1) {
+		request_free(r);
+		s->stats.busy_total++;
+		conn_answer(c, tag, PICMD_ERR_BUSY, "queue full, try again");
+		return;
+	}
+	r->in_pool = true;
+	s->jobs_out++;
+	r->conn = c;
+	if (r->tag != NULL)
+		TAILQ_INSERT_TAIL(&c->tagged, r, link);
+	else
+		TAILQ_INSERT_TAIL(&c->order, r, link);
+	c->pending++;
+	evtimer_assign(&r->timer, s->base, request_timeout_cb, r);
+	event_add(&r->timer, s->command_timeout);
+	r->timer_armed = true;
+}
+
+static void
+conn_handle_line(struct conn *c, const char *line, size_t len)
+{
+	struct server *s = c->srv;
+	struct proto_request *pr = &s->preq;
+	const struct command *cmd;
+	enum proto_status st;
+	char msg[256];
+	int nargs;
+
+	st = proto_parse(line, len, s->words, pr);
+	if (st == PROTO_BLANK)
+		return;
+	s->stats.commands_total++;
+	if (st == PROTO_ERROR) {
+		conn_answer(c, pr->tag, REPLY_PROTO, pr->error);
+		return;
+	}
+	if ((cmd = dispatch_lookup(s->dispatch, pr->argc, pr->argv)) == NULL) {
+		snprintf(msg, sizeof(msg), "unknown command '%.64s' (HELP lists "
+		    "commands)", pr->argv[0]);
+		conn_answer(c, pr->tag, REPLY_UNKNOWN, msg);
+		return;
+	}
+	nargs = pr->argc - cmd->nwords;
+	if (!dispatch_args_ok(cmd, nargs)) {
+		snprintf(msg, sizeof(msg), "usage: %s", cmd->usage);
+		conn_answer(c, pr->tag, PICMD_ERR_ARGS, msg);
+		return;
+	}
+	if (cmd->builtin != NULL) {
+		struct strbuf text;
+		int code;
+
+		strbuf_init(&text);
+		c->cur_tag = pr->tag;
+		code = cmd->builtin(c, nargs, pr->argv + cmd->nwords, &text);
+		c->cur_tag = NULL;
+		if (text.failed) {
+			code = PICMD_ERR_INTERNAL;
+			strbuf_free(&text);
+			strbuf_adds(&text, "out of memory");
+		}
+		if (code >= 0)
+			conn_answer(c, pr->tag, code, text.data);
+		strbuf_free(&text);
+		return;
+	}
+	conn_submit(c, cmd, pr->tag, nargs, pr->argv + cmd->nwords);
+}
+
+static void
+conn_toolong(struct conn *c)
+{
+	struct server *s = c->srv;
+	char msg[96];
+
+	s->stats.commands_total++;
+	snprintf(msg, sizeof(msg), "line longer than %d bytes", s->cfg->max_line);
+	conn_answer(c, NULL, REPLY_TOOLONG, msg);
+	c->input_done = true;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+}
+
+static void
+conn_process_input(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t max = (size_t)s->cfg->max_line;
+
+	while (!c->dead && !c->input_done && !c->closing) {
+		size_t avail, scan, len, consume;
+		unsigned char *p, *nl;
+
+		if (c->pending >= (unsigned)s->cfg->max_inflight) {
+			if (!c->paused) {
+				c->paused = true;
+				bufferevent_disable(c->bev, EV_READ);
+			}
+			return;
+		}
+		if ((avail = evbuffer_get_length(in)) == 0)
+			break;
+		scan = avail < max + 2 ? avail : max + 2;
+		if ((p = evbuffer_pullup(in, (ev_ssize_t)scan)) == NULL) {
+			conn_close(c);
+			return;
+		}
+		if ((nl = memchr(p, '\n', scan)) != NULL) {
+			len = (size_t)(nl - p);
+			consume = len + 1;
+		} else if (scan == max + 2) {
+			conn_toolong(c);
+			return;
+		} else if (c->eof) {
+			len = consume = avail;	/* the last line needs no LF */
+		} else
+			break;
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len > max) {
+			conn_toolong(c);
+			return;
+		}
+		conn_handle_line(c, (const char *)p, len);
+		evbuffer_drain(in, consume);
+	}
+}
+
+/* After replies went out: resume reading, owe BYE, or finish closing. */
+static void
+conn_progress(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	if (c->dead || c->closing)
+		return;
+	if (c->paused && c->pending < (unsigned)s->cfg->max_inflight) {
+		c->paused = false;
+		conn_process_input(c);
+		if (!c->paused && !c->dead && !c->eof && !c->no_read &&
+		    !c->input_done)
+			bufferevent_enable(c->bev, EV_READ);
+	}
+	if (c->dead || c->pending > 0)
+		return;
+	if (c->quit) {
+		struct strbuf line;
+
+		c->quit = false;
+		strbuf_init(&line);
+		proto_format_reply(&line, c->quit_tag, REPLY_OK, "BYE", 3);
+		conn_write(c, line.data, line.len, REPLY_OK);
+		strbuf_free(&line);
+		conn_begin_close(c);
+		return;
+	}
+	if (c->input_done || c->eof || c->no_read)
+		conn_begin_close(c);
+}
+
+void
+conn_quit(struct conn *c)
+{
+	c->quit = true;
+	c->input_done = true;
+	if (c->cur_tag != NULL)
+		c->quit_tag = strdup(c->cur_tag);
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+void
+conn_shutdown(struct conn *c)
+{
+	conn_hold(c);
+	c->no_read = true;
+	bufferevent_disable(c->bev, EV_READ);
+	conn_progress(c);
+	conn_release(c);
+}
+
+void
+conn_shutdown_all(struct server *s)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		conn_shutdown(c);
+	}
+}
+
+void
+conn_close_all(struct server *s)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_close(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	conn_hold(c);
+	conn_process_input(c);
+	conn_progress(c);
+	conn_release(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	conn_hold(c);
+	if (what & BEV_EVENT_ERROR) {
+		log_debug("client %s: connection error", c->peer);
+		conn_close(c);
+	} else if (what & BEV_EVENT_EOF) {
+		/* A half-close: the client may still read, so finish its
+		 * requests (and the last line, which needs no LF) first. */
+		c->eof = true;
+		if (!c->closing) {
+			conn_process_input(c);
+			conn_progress(c);
+		}
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		if (c->pending > 0 || c->closing) {
+			/* Waiting for our replies is not idling. */
+			bufferevent_enable(c->bev, EV_READ);
+		} else {
+			log_debug("client %s idle; closing", c->peer);
+			conn_close(c);
+		}
+	}
+	conn_release(c);
+}
+
+void
+conn_job_done(struct job *job, void *arg)
+{
+	struct request *r = (struct request *)job;
+	struct server *s = arg;
+	struct conn *c = r->conn;
+
+	s->jobs_out--;
+	r->in_pool = false;
+	if (c == NULL) {
+		/* Timed out or its client has gone. */
+		request_free(r);
+		server_conn_gone(s);
+		return;
+	}
+	if (r->timer_armed)
+		event_del(&r->timer);
+	r->timer_armed = false;
+	r->answered = true;
+	conn_hold(c);
+	if (r->tag != NULL) {
+		TAILQ_REMOVE(&c->tagged, r, link);
+		c->pending--;
+		r->conn = NULL;
+		conn_write(c, r->out.data, r->out.len, r->code);
+		request_free(r);
+	} else
+		conn_flush_order(c);
+	conn_progress(c);
+	conn_release(c);
+}
+
+struct conn *
+conn_new(struct server *s, int fd, const struct sockaddr *sa, socklen_t salen,
+    bool is_unix)
+{
+	struct conn *c;
+	int one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("out of memory accepting a client");
+		close(fd);
+		return NULL;
+	}
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("cannot set up a client connection");
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	if (!is_unix)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	c->srv = s;
+	c->id = ++s->next_conn_id;
+	TAILQ_INIT(&c->order);
+	TAILQ_INIT(&c->tagged);
+	endpoint_format(sa, salen, c->peer, sizeof(c->peer));
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	if (s->cfg->idle_timeout_s > 0) {
+		struct timeval tv = { s->cfg->idle_timeout_s, 0 };
+
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	}
+	bufferevent_enable(c->bev, EV_READ);
+	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	s->nclients++;
+	s->stats.connections_total++;
+	log_debug("client %s connected", c->peer);
+	return c;
+}

@@ -1,0 +1,35 @@
+/*
+ * One client connection: framing (max_line, LF/CRLF), reply ordering,
+ * backpressure and the connection's lifetime.  Loop thread only.
+ */
+#ifndef PICMD_CONN_H
+#define PICMD_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct server;
+struct conn;
+struct request;
+struct job;
+
+/* Take over an accepted socket; NULL (socket closed) on failure. */
+struct conn *conn_new(struct server *s, int fd, const struct sockaddr *sa,
+	    socklen_t salen, bool is_unix);
+/* Close at once; replies still pending are dropped. */
+void	conn_close(struct conn *c);
+/* Stop reading; close once every pending request has been answered. */
+void	conn_shutdown(struct conn *c);
+/* Answer QUIT: "OK BYE" after all earlier replies, then close. */
+void	conn_quit(struct conn *c);
+struct server *conn_server(struct conn *c);
+/* Drain: every connection stops reading and closes once answered. */
+void	conn_shutdown_all(struct server *s);
+/* Close every connection now. */
+void	conn_close_all(struct server *s);
+
+/* A job came back from the pool (called from the server's drain). */
+void	conn_job_done(struct job *job, void *arg);
+
+#endif

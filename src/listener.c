@@ -1,0 +1,206 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conn.h"
+#include "endpoint.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+
+#define LISTEN_BACKLOG	511
+#define UNIX_SOCKET_MODE 0660	/* owner and group; see docs/SECURITY.md */
+
+struct listener {
+	struct server		*srv;
+	struct evconnlistener	*evl;
+	struct event		*backoff;
+	struct endpoint		 ep;
+	char			 bound[ENDPOINT_TEXT_MAX];
+};
+
+static void
+accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	static const char busy[] = "ERR BUSY too many clients\n";
+	struct listener *l = arg;
+	struct server *s = l->srv;
+
+	(void)evl;
+	if (s->draining) {
+		close(fd);
+		return;
+	}
+	if (s->nclients >= (unsigned)s->cfg->max_clients) {
+		/* Best effort: the socket is non-blocking and new, so the
+		 * line fits in its buffer; a client that is gone is fine. */
+		(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+		close(fd);
+		s->stats.rejected_total++;
+		return;
+	}
+	conn_new(s, fd, sa, (socklen_t)salen, l->ep.family == AF_UNIX);
+}
+
+static void
+backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->evl);
+}
+
+static void
+accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval tv = { 1, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		/* Out of descriptors: pause instead of spinning on accept. */
+		errno = err;
+		log_warn("accept on %s; pausing for 1 s", l->bound);
+		evconnlistener_disable(evl);
+		evtimer_add(l->backoff, &tv);
+		return;
+	}
+	errno = err;
+	log_warn("accept on %s", l->bound);
+}
+
+static int
+open_socket(struct listener *l)
+{
+	const struct endpoint *ep = &l->ep;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	int fd, one = 1;
+	mode_t old_mask;
+
+	fd = socket(ep->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("%s: socket", ep->text);
+		return -1;
+	}
+	if (ep->family == AF_UNIX) {
+		const struct sockaddr_un *sun =
+		    (const struct sockaddr_un *)&ep->addr;
+		struct stat st;
+
+		/* Replace a stale socket, never any other kind of file. */
+		if (lstat(sun->sun_path, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				log_warnx("%s: exists and is not a socket",
+				    ep->text);
+				close(fd);
+				return -1;
+			}
+			unlink(sun->sun_path);
+		}
+		/* The mode is set by bind() from the umask; this runs
+		 * before any worker thread exists. */
+		old_mask = umask(0777 & ~UNIX_SOCKET_MODE);
+		if (bind(fd, (const struct sockaddr *)&ep->addr,
+		    ep->addrlen) == -1) {
+			umask(old_mask);
+			log_warn("%s: bind", ep->text);
+			close(fd);
+			return -1;
+		}
+		umask(old_mask);
+	} else {
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		/* [::] should not also take IPv4: list 0.0.0.0 for that. */
+		if (ep->family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		if (bind(fd, (const struct sockaddr *)&ep->addr,
+		    ep->addrlen) == -1) {
+			log_warn("%s: bind", ep->text);
+			close(fd);
+			return -1;
+		}
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+	    ep->family != AF_UNIX)
+		endpoint_format((struct sockaddr *)&ss, sslen, l->bound,
+		    sizeof(l->bound));
+	else
+		strcpy(l->bound, ep->text);
+	return fd;
+}
+
+int
+listeners_open(struct server *s)
+{
+	const struct config *cfg = s->cfg;
+
+	if ((s->listeners = calloc((size_t)cfg->nlisten,
+	    sizeof(*s->listeners))) == NULL)
+		return -1;
+	for (int i = 0; i < cfg->nlisten; i++) {
+		struct listener *l = &s->listeners[i];
+		int fd;
+
+		l->srv = s;
+		l->ep = cfg->listen[i];
+		if ((fd = open_socket(l)) == -1)
+			return -1;
+		l->evl = evconnlistener_new(s->base, accept_cb, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+		    LISTEN_BACKLOG, fd);
+		if (l->evl == NULL) {
+			log_warn("%s: listen", l->ep.text);
+			close(fd);
+			return -1;
+		}
+		s->nlisteners++;
+		evconnlistener_set_error_cb(l->evl, accept_error_cb);
+		if ((l->backoff = evtimer_new(s->base, backoff_cb, l)) == NULL)
+			return -1;
+		log_info("listening on %s", l->bound);
+	}
+	return 0;
+}
+
+void
+listeners_close(struct server *s)
+{
+	for (int i = 0; i < s->nlisteners; i++) {
+		struct listener *l = &s->listeners[i];
+
+		if (l->evl != NULL) {
+			evconnlistener_free(l->evl);
+			l->evl = NULL;
+			if (l->ep.family == AF_UNIX)
+				unlink(((struct sockaddr_un *)&l->ep.addr)->
+				    sun_path);
+		}
+		if (l->backoff != NULL) {
+			event_free(l->backoff);
+			l->backoff = NULL;
+		}
+	}
+}
+
+void
+listeners_free(struct server *s)
+{
+	listeners_close(s);
+	free(s->listeners);
+	s->listeners = NULL;
+	s->nlisteners = 0;
+}

@@ -1,0 +1,380 @@
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "plugin.h"
+#include "request.h"
+
+/* What a plugin sees while it loads. */
+struct picmd_init {
+	struct plugin			*plugin;
+	const struct config		*cfg;
+	const struct config_section	*section;	/* may be NULL */
+	struct plugins			*plugins;
+	struct dispatch			*dispatch;
+	config_report_fn		 report;
+	void				*arg;
+	int				 problems;
+};
+
+static void
+init_report(picmd_init *in, int line, const char *fmt, ...) PICMD_PRINTF(3, 4);
+
+static void
+init_report(picmd_init *in, int line, const char *fmt, ...)
+{
+	char msg[512], full[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(full, sizeof(full), "%s:%d: [%s] %s", in->cfg->path,
+		    line, in->plugin->name, msg);
+	else
+		snprintf(full, sizeof(full), "%s: %s", in->plugin->path, msg);
+	in->problems++;
+	if (in->report != NULL)
+		in->report(in->arg, full);
+}
+
+static int
+api_register_command(picmd_init *in, const struct picmd_command *cmd)
+{
+	char why[256];
+
+	if (cmd == NULL || cmd->handler == NULL) {
+		init_report(in, 0, "register_command: no handler");
+		return -1;
+	}
+	if (dispatch_add(in->dispatch, cmd->name, cmd->usage, cmd->min_args,
+	    cmd->max_args, cmd->flags, cmd->handler, NULL, in->plugin, why,
+	    sizeof(why)) == -1) {
+		init_report(in, 0, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_set_state(picmd_init *in, void *state)
+{
+	in->plugin->state = state;
+}
+
+static int
+api_config_count(picmd_init *in)
+{
+	return in->section != NULL ? in->section->nkv : 0;
+}
+
+static const char *
+api_config_key(picmd_init *in, int i)
+{
+	if (in->section == NULL || i < 0 || i >= in->section->nkv)
+		return NULL;
+	return in->section->kv[i].key;
+}
+
+static const char *
+api_config_value(picmd_init *in, int i)
+{
+	if (in->section == NULL || i < 0 || i >= in->section->nkv)
+		return NULL;
+	return in->section->kv[i].value;
+}
+
+static const struct config_kv *
+section_kv(picmd_init *in, const char *key)
+{
+	if (in->section == NULL || key == NULL)
+		return NULL;
+	for (int i = 0; i < in->section->nkv; i++)
+		if (strcmp(in->section->kv[i].key, key) == 0)
+			return &in->section->kv[i];
+	return NULL;
+}
+
+static const char *
+api_config_get(picmd_init *in, const char *key)
+{
+	const struct config_kv *kv = section_kv(in, key);
+
+	return kv != NULL ? kv->value : NULL;
+}
+
+static void
+api_config_error(picmd_init *in, const char *key, const char *fmt, ...)
+{
+	const struct config_kv *kv = section_kv(in, key);
+	char msg[512];
+	va_list ap;
+	int line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	line = kv != NULL ? kv->line : in->section != NULL ?
+	    in->section->line : 0;
+	if (line == 0) {
+		/* No section in the file: name the config, not the .so. */
+		char full[1024];
+
+		snprintf(full, sizeof(full), "%s: [%s] %s", in->cfg->path,
+		    in->plugin->name, msg);
+		in->problems++;
+		if (in->report != NULL)
+			in->report(in->arg, full);
+		return;
+	}
+	init_report(in, line, "%s", msg);
+}
+
+static const char *
+api_sysfs_root(picmd_init *in)
+{
+	return in->plugins->sysfs_root;
+}
+
+static const char *
+api_procfs_root(picmd_init *in)
+{
+	return in->plugins->procfs_root;
+}
+
+static const struct picmd_api host_api = {
+	.abi_version = PICMD_ABI_VERSION,
+	.size = sizeof(struct picmd_api),
+	.register_command = api_register_command,
+	.set_state = api_set_state,
+	.config_count = api_config_count,
+	.config_key = api_config_key,
+	.config_value = api_config_value,
+	.config_get = api_config_get,
+	.config_error = api_config_error,
+	.sysfs_root = api_sysfs_root,
+	.procfs_root = api_procfs_root,
+	.state = ctx_state,
+	.reply_ok = ctx_reply_ok,
+	.reply_append = ctx_reply_append,
+	.reply_error = ctx_reply_error,
+	.remaining_ms = ctx_remaining_ms,
+	.log = log_msg,
+};
+
+static void
+plugin_free(struct plugin *p)
+{
+	if (p->desc != NULL && p->desc->fini != NULL && p->state != NULL)
+		p->desc->fini(p->state);
+	if (p->dl != NULL)
+		dlclose(p->dl);
+	free(p->name);
+	free(p->path);
+	free(p);
+}
+
+/* Load one plugin; on failure everything it did is undone. */
+static int
+plugin_load(struct plugins *ps, const char *name, const struct config *cfg,
+    struct dispatch *d, config_report_fn report, void *arg)
+{
+	picmd_init in;
+	struct plugin *p;
+	const char *err;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return 1;
+	memset(&in, 0, sizeof(in));
+	in.plugin = p;
+	in.cfg = cfg;
+	in.plugins = ps;
+	in.dispatch = d;
+	in.report = report;
+	in.arg = arg;
+	in.section = config_section_find(cfg, name);
+	p->name = strdup(name);
+	if (p->name == NULL || asprintf(&p->path, "%s/%s.so", cfg->plugin_dir,
+	    name) == -1) {
+		p->path = NULL;
+		free(p->name);
+		free(p);
+		return 1;
+	}
+
+	if ((p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		err = dlerror();
+		init_report(&in, 0, "cannot load plugin: %s",
+		    err != NULL ? err : "unknown error");
+		goto fail;
+	}
+	p->desc = dlsym(p->dl, PICMD_PLUGIN_SYMBOL);
+	if (p->desc == NULL) {
+		init_report(&in, 0, "not a picmd plugin: no '%s' symbol",
+		    PICMD_PLUGIN_SYMBOL);
+		goto fail;
+	}
+	if (p->desc->abi_version != PICMD_ABI_VERSION) {
+		init_report(&in, 0, "plugin ABI version %u, but this picmdd "
+		    "speaks version %u: rebuild the plugin",
+		    p->desc->abi_version, PICMD_ABI_VERSION);
+		p->desc = NULL;
+		goto fail;
+	}
+	if (p->desc->size < sizeof(struct picmd_plugin) ||
+	    p->desc->name == NULL || p->desc->init == NULL) {
+		init_report(&in, 0, "malformed plugin descriptor");
+		p->desc = NULL;
+		goto fail;
+	}
+	if (strcmp(p->desc->name, name) != 0) {
+		init_report(&in, 0, "plugin calls itself '%s'; its file must "
+		    "be named %s.so", p->desc->name, p->desc->name);
+		p->desc = NULL;
+		goto fail;
+	}
+	if (p->desc->init(&host_api, &in) != 0 || in.problems > 0) {
+		if (in.problems == 0)
+			init_report(&in, 0, "plugin failed to initialise");
+		goto fail;
+	}
+	p->next = ps->head;
+	ps->head = p;
+	ps->count++;
+	log_debug("loaded plugin %s from %s", p->name, p->path);
+	return 0;
+
+fail:
+	dispatch_remove_owner(d, p);
+	plugin_free(p);
+	return in.problems > 0 ? in.problems : 1;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of every *.so in dir, sorted so the load order is stable. */
+static char **
+scan_dir(const char *dir, int *count, config_report_fn report, void *arg)
+{
+	struct dirent *de;
+	char **names = NULL, **tmp;
+	int n = 0;
+	DIR *dp;
+
+	*count = 0;
+	if ((dp = opendir(dir)) == NULL) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s: cannot open plugin directory: "
+		    "%m", dir);
+		report(arg, msg);
+		*count = -1;
+		return NULL;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (len <= 3 || strcmp(de->d_name + len - 3, ".so") != 0)
+			continue;
+		if ((tmp = reallocarray(names, (size_t)n + 1,
+		    sizeof(*names))) == NULL)
+			break;
+		names = tmp;
+		if ((names[n] = strndup(de->d_name, len - 3)) == NULL)
+			break;
+		n++;
+	}
+	closedir(dp);
+	if (n > 0)
+		qsort(names, (size_t)n, sizeof(*names), cmp_str);
+	*count = n;
+	return names;
+}
+
+int
+plugins_check_sections(const struct plugins *ps, const struct config *cfg,
+    config_report_fn report, void *arg)
+{
+	int problems = 0;
+
+	for (int i = 0; i < cfg->nsections; i++) {
+		const struct plugin *p;
+		char msg[1024];
+
+		for (p = ps->head; p != NULL; p = p->next)
+			if (strcmp(p->name, cfg->sections[i].name) == 0)
+				break;
+		if (p != NULL)
+			continue;
+		snprintf(msg, sizeof(msg), "%s:%d: section [%s] is for a "
+		    "plugin named '%s', which is not loaded", cfg->path,
+		    cfg->sections[i].line, cfg->sections[i].name,
+		    cfg->sections[i].name);
+		problems++;
+		report(arg, msg);
+	}
+	return problems;
+}
+
+int
+plugins_load(const struct config *cfg, struct dispatch *d,
+    struct plugins **out, config_report_fn report, void *arg)
+{
+	struct plugins *ps;
+	char **names;
+	int n, problems = 0;
+	bool scanned = false;
+
+	if ((*out = ps = calloc(1, sizeof(*ps))) == NULL)
+		return 1;
+	ps->sysfs_root = strdup(cfg->sysfs_root);
+	ps->procfs_root = strdup(cfg->procfs_root);
+	if (ps->sysfs_root == NULL || ps->procfs_root == NULL)
+		return 1;
+
+	if (cfg->load != NULL) {
+		names = cfg->load;
+		n = cfg->nload;
+	} else {
+		names = scan_dir(cfg->plugin_dir, &n, report, arg);
+		if (n < 0) {
+			problems++;
+			n = 0;
+		}
+		scanned = true;
+	}
+	for (int i = 0; i < n; i++)
+		problems += plugin_load(ps, names[i], cfg, d, report, arg);
+	if (scanned) {
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	problems += plugins_check_sections(ps, cfg, report, arg);
+	return problems;
+}
+
+void
+plugins_unload(struct plugins *ps)
+{
+	struct plugin *p, *next;
+
+	if (ps == NULL)
+		return;
+	for (p = ps->head; p != NULL; p = next) {
+		next = p->next;
+		plugin_free(p);
+	}
+	free(ps->sysfs_root);
+	free(ps->procfs_root);
+	free(ps);
+}

@@ -1,0 +1,156 @@
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "request.h"
+
+static void
+request_run(struct job *job)
+{
+	struct request *r = (struct request *)job;
+
+	r->cmd->handler(&r->ctx, r->argc, (const char *const *)r->argv);
+	if (r->ctx.payload.failed) {
+		r->ctx.code = PICMD_ERR_INTERNAL;
+		strbuf_free(&r->ctx.payload);
+		strbuf_adds(&r->ctx.payload, "out of memory");
+	}
+	request_set_reply(r, r->ctx.code, r->ctx.payload.data,
+	    r->ctx.payload.len);
+}
+
+/*
+ * One allocation holds the request, its argv array and the words, so a
+ * request costs a single malloc/free pair.
+ */
+struct request *
+request_new(const char *tag, int argc, char *const *argv)
+{
+	size_t words = 0, size, argv_off;
+	struct request *r;
+	char *p;
+
+	for (int i = 0; i < argc; i++)
+		words += strlen(argv[i]) + 1;
+	if (tag != NULL)
+		words += strlen(tag) + 1;
+	argv_off = (sizeof(*r) + alignof(char *) - 1) &
+	    ~(alignof(char *) - 1);
+	size = argv_off + (size_t)(argc + 1) * sizeof(char *) + words;
+	if ((r = malloc(size)) == NULL)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->job.run = request_run;
+	r->argc = argc;
+	r->argv = (char **)(void *)((char *)r + argv_off);
+	p = (char *)(r->argv + argc + 1);
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+
+		memcpy(p, argv[i], n);
+		r->argv[i] = p;
+		p += n;
+	}
+	r->argv[argc] = NULL;
+	if (tag != NULL) {
+		memcpy(p, tag, strlen(tag) + 1);
+		r->tag = p;
+	}
+	strbuf_init(&r->ctx.payload);
+	strbuf_init(&r->out);
+	return r;
+}
+
+void
+request_free(struct request *r)
+{
+	if (r == NULL)
+		return;
+	strbuf_free(&r->ctx.payload);
+	strbuf_free(&r->out);
+	free(r);
+}
+
+void
+request_set_reply(struct request *r, int code, const char *text, size_t len)
+{
+	strbuf_reset(&r->out);
+	proto_format_reply(&r->out, r->tag, code, text, len);
+	r->code = code;
+	if (r->out.failed) {
+		/* Keep the one-reply promise even without memory. */
+		strbuf_free(&r->out);
+		proto_format_reply(&r->out, r->tag, PICMD_ERR_INTERNAL,
+		    "out of memory", 13);
+		r->code = PICMD_ERR_INTERNAL;
+	}
+}
+
+void
+timespec_after_ms(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+void *
+ctx_state(picmd_ctx *ctx)
+{
+	return ctx->state;
+}
+
+void
+ctx_reply_ok(picmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	ctx->code = 0;
+	strbuf_reset(&ctx->payload);
+	va_start(ap, fmt);
+	strbuf_vaddf(&ctx->payload, fmt, ap);
+	va_end(ap);
+}
+
+void
+ctx_reply_append(picmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&ctx->payload, fmt, ap);
+	va_end(ap);
+}
+
+void
+ctx_reply_error(picmd_ctx *ctx, enum picmd_error code, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* Plugins answer only the codes of the ABI. */
+	if (proto_code_name((int)code) == NULL || (int)code >= REPLY_UNKNOWN)
+		code = PICMD_ERR_INTERNAL;
+	ctx->code = (int)code;
+	strbuf_reset(&ctx->payload);
+	va_start(ap, fmt);
+	strbuf_vaddf(&ctx->payload, fmt, ap);
+	va_end(ap);
+}
+
+long
+ctx_remaining_ms(picmd_ctx *ctx)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(ctx->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (ctx->deadline.tv_nsec - now.tv_nsec) / 1000000L;
+	return ms > 0 ? ms : 0;
+}

@@ -1,0 +1,353 @@
+/*
+ * Server lifetime: startup order, the loop, SIGTERM/SIGINT drain, SIGHUP
+ * reload, and STATS.
+ *
+ * Startup order: built-ins and plugins first (a bad plugin stops us before
+ * we bind anything), then listeners, then the pool; "ready" is logged only
+ * when all of that worked.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "listener.h"
+#include "log.h"
+#include "plugin.h"
+#include "pool.h"
+#include "server.h"
+
+#define STOP_WAIT_MS 2000	/* for workers after the drain deadline */
+
+static void
+report_to_log(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(PICMD_LOG_ERROR, "%s", msg);
+}
+
+static void
+wake_notify(void *arg)
+{
+	/* Called on a worker: event_active() is safe across threads once
+	 * evthread_use_pthreads() has run. */
+	event_active(arg, EV_READ, 0);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	pool_drain(s->pool, conn_job_done, s);
+	server_conn_gone(s);
+}
+
+void
+server_conn_gone(struct server *s)
+{
+	if (s->draining && s->nclients == 0 && s->jobs_out == 0)
+		event_base_loopbreak(s->base);
+}
+
+static void
+drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("drain deadline passed with %u clients and %u commands "
+	    "unfinished", s->nclients, s->jobs_out);
+	event_base_loopbreak(s->base);
+}
+
+static void
+server_begin_drain(struct server *s, const char *why)
+{
+	struct timeval tv = { s->cfg->drain_timeout_s, 0 };
+
+	if (s->draining) {
+		log_warnx("%s again: stopping now", why);
+		event_base_loopbreak(s->base);
+		return;
+	}
+	s->draining = true;
+	log_info("%s: draining %u clients and %u commands (at most %d s)", why,
+	    s->nclients, s->jobs_out, s->cfg->drain_timeout_s);
+	listeners_close(s);
+	conn_shutdown_all(s);
+	evtimer_add(s->drain_timer, &tv);
+	server_conn_gone(s);
+}
+
+static bool
+same_listen(const struct config *a, const struct config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return false;
+	for (int i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
+			return false;
+	return true;
+}
+
+static bool
+same_sections(const struct config *a, const struct config *b)
+{
+	if (a->nsections != b->nsections)
+		return false;
+	for (int i = 0; i < a->nsections; i++) {
+		const struct config_section *sa = &a->sections[i];
+		const struct config_section *sb = config_section_find(b,
+		    sa->name);
+
+		if (sb == NULL || sb->nkv != sa->nkv)
+			return false;
+		for (int j = 0; j < sa->nkv; j++)
+			if (strcmp(sa->kv[j].key, sb->kv[j].key) != 0 ||
+			    strcmp(sa->kv[j].value, sb->kv[j].value) != 0)
+				return false;
+	}
+	return true;
+}
+
+static bool
+same_load(const struct config *a, const struct config *b)
+{
+	if ((a->load == NULL) != (b->load == NULL) || a->nload != b->nload ||
+	    strcmp(a->plugin_dir, b->plugin_dir) != 0)
+		return false;
+	for (int i = 0; i < a->nload; i++)
+		if (strcmp(a->load[i], b->load[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Apply what can change while running (log level, limits, timeouts) and
+ * say which changes wait for a restart.  Nothing is dropped.
+ */
+static void
+server_reload(struct server *s)
+{
+	struct config *ncfg, *old = s->cfg;
+	char *words;
+
+	log_info("reloading %s", old->path);
+	if (config_load(old->path, &ncfg, report_to_log, NULL) == -1) {
+		log_warnx("reload failed; keeping the running configuration");
+		return;
+	}
+	if (plugins_check_sections(s->plugins, ncfg, report_to_log,
+	    NULL) > 0) {
+		log_warnx("reload failed; keeping the running configuration");
+		config_free(ncfg);
+		return;
+	}
+	if ((words = realloc(s->words, (size_t)ncfg->max_line + 1)) == NULL) {
+		log_warnx("reload: out of memory; keeping the running "
+		    "configuration");
+		config_free(ncfg);
+		return;
+	}
+	s->words = words;
+
+	if (!same_listen(old, ncfg))
+		log_warnx("reload: [server] listen changes after a restart");
+	if (old->workers != ncfg->workers)
+		log_warnx("reload: [server] workers changes after a restart");
+	if (!same_load(old, ncfg))
+		log_warnx("reload: [plugins] changes after a restart");
+	if (!same_sections(old, ncfg) ||
+	    strcmp(old->sysfs_root, ncfg->sysfs_root) != 0 ||
+	    strcmp(old->procfs_root, ncfg->procfs_root) != 0)
+		log_warnx("reload: plugin settings change after a restart");
+
+	log_set_level(ncfg->log_level);
+	pool_set_max_queued(s->pool, (size_t)ncfg->queue);
+	{
+		struct timeval tv = { ncfg->command_timeout_ms / 1000,
+		    (ncfg->command_timeout_ms % 1000) * 1000 };
+		const struct timeval *ct;
+
+		ct = event_base_init_common_timeout(s->base, &tv);
+		if (ct != NULL)
+			s->command_timeout = ct;
+	}
+	s->cfg = ncfg;
+	config_free(old);
+	log_info("reloaded %s", ncfg->path);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGHUP:
+		server_reload(s);
+		break;
+	case SIGTERM:
+		server_begin_drain(s, "SIGTERM");
+		break;
+	case SIGINT:
+		server_begin_drain(s, "SIGINT");
+		break;
+	}
+}
+
+struct server *
+server_new(struct config *cfg)
+{
+	struct server *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->cfg = cfg;
+	TAILQ_INIT(&s->conns);
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	return s;
+}
+
+int
+server_start(struct server *s)
+{
+	struct config *cfg = s->cfg;
+	struct timeval tv;
+
+	if (evthread_use_pthreads() == -1) {
+		log_warnx("libevent has no pthreads support");
+		return -1;
+	}
+	if ((s->base = event_base_new()) == NULL) {
+		log_warnx("cannot create the event loop");
+		return -1;
+	}
+	if ((s->words = malloc((size_t)cfg->max_line + 1)) == NULL ||
+	    (s->dispatch = dispatch_new()) == NULL ||
+	    builtin_register(s->dispatch) == -1)
+		return -1;
+	if (plugins_load(cfg, s->dispatch, &s->plugins, report_to_log,
+	    NULL) > 0) {
+		log_warnx("%s: plugins failed to load; not starting", cfg->path);
+		return -1;
+	}
+	if (listeners_open(s) == -1)
+		return -1;
+
+	tv.tv_sec = cfg->command_timeout_ms / 1000;
+	tv.tv_usec = (cfg->command_timeout_ms % 1000) * 1000;
+	if ((s->command_timeout = event_base_init_common_timeout(s->base,
+	    &tv)) == NULL)
+		return -1;
+	if ((s->wake = event_new(s->base, -1, 0, wake_cb, s)) == NULL)
+		return -1;
+	if ((s->pool = pool_new(cfg->workers, (size_t)cfg->queue, wake_notify,
+	    s->wake)) == NULL) {
+		log_warnx("cannot start %d worker threads", cfg->workers);
+		return -1;
+	}
+	s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
+	s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
+	s->sig_hup = evsignal_new(s->base, SIGHUP, signal_cb, s);
+	s->drain_timer = evtimer_new(s->base, drain_deadline_cb, s);
+	if (s->sig_term == NULL || s->sig_int == NULL || s->sig_hup == NULL ||
+	    s->drain_timer == NULL || evsignal_add(s->sig_term, NULL) == -1 ||
+	    evsignal_add(s->sig_int, NULL) == -1 ||
+	    evsignal_add(s->sig_hup, NULL) == -1)
+		return -1;
+
+	log_info("ready: %d listeners, %d plugins, %zu commands, %d workers",
+	    s->nlisteners, s->plugins->count, dispatch_count(s->dispatch),
+	    cfg->workers);
+	return 0;
+}
+
+int
+server_run(struct server *s)
+{
+	if (event_base_dispatch(s->base) == -1) {
+		log_warnx("event loop failed");
+		return -1;
+	}
+	return 0;
+}
+
+void
+server_free(struct server *s)
+{
+	bool stopped = true;
+
+	if (s == NULL)
+		return;
+	if (s->base != NULL)
+		conn_close_all(s);
+	if (s->pool != NULL) {
+		stopped = pool_stop(s->pool, STOP_WAIT_MS);
+		if (!stopped)
+			log_warnx("a command is still running; not waiting "
+			    "for it");
+		else {
+			pool_drain(s->pool, conn_job_done, s);
+			pool_free(s->pool);
+		}
+	}
+	if (!stopped) {
+		/* Plugin code may still be running: keep it mapped. */
+		return;
+	}
+	if (s->base != NULL)
+		listeners_free(s);
+	plugins_unload(s->plugins);
+	dispatch_free(s->dispatch);
+	if (s->wake != NULL)
+		event_free(s->wake);
+	if (s->sig_term != NULL)
+		event_free(s->sig_term);
+	if (s->sig_int != NULL)
+		event_free(s->sig_int);
+	if (s->sig_hup != NULL)
+		event_free(s->sig_hup);
+	if (s->drain_timer != NULL)
+		event_free(s->drain_timer);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	free(s->words);
+	config_free(s->cfg);
+	free(s);
+}
+
+void
+server_stats(struct server *s, struct strbuf *out)
+{
+	struct timespec now;
+	const struct stats *st = &s->stats;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	strbuf_addf(out,
+	    "uptime_s=%lld clients=%u connections_total=%llu "
+	    "rejected_total=%llu commands_total=%llu replies_total=%llu "
+	    "errors_total=%llu busy_total=%llu timeouts_total=%llu "
+	    "dropped_total=%llu inflight=%u queue_depth=%zu workers=%d "
+	    "workers_busy=%u plugins=%d commands=%zu",
+	    (long long)(now.tv_sec - s->started.tv_sec), s->nclients,
+	    (unsigned long long)st->connections_total,
+	    (unsigned long long)st->rejected_total,
+	    (unsigned long long)st->commands_total,
+	    (unsigned long long)st->replies_total,
+	    (unsigned long long)st->errors_total,
+	    (unsigned long long)st->busy_total,
+	    (unsigned long long)st->timeouts_total,
+	    (unsigned long long)st->dropped_total, s->jobs_out,
+	    pool_queued(s->pool), pool_threads(s->pool), pool_busy(s->pool),
+	    s->plugins->count, dispatch_count(s->dispatch));
+}

@@ -1,0 +1,77 @@
+/*
+ * The server: the event loop and everything it owns.  Only the loop thread
+ * touches this structure (workers see requests, never the server), so the
+ * counters are plain integers.
+ */
+#ifndef PICMD_SERVER_H
+#define PICMD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "config.h"
+#include "proto.h"
+
+struct event_base;
+struct event;
+struct conn;
+struct listener;
+
+struct stats {
+	uint64_t	connections_total;
+	uint64_t	rejected_total;		/* refused: too many clients */
+	uint64_t	commands_total;		/* non-blank request lines */
+	uint64_t	replies_total;
+	uint64_t	errors_total;		/* ERR replies */
+	uint64_t	busy_total;
+	uint64_t	timeouts_total;
+	uint64_t	dropped_total;		/* client gone before reply */
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+struct server {
+	struct event_base	*base;
+	struct config		*cfg;
+	struct dispatch		*dispatch;
+	struct plugins		*plugins;
+	struct pool		*pool;
+	struct listener		*listeners;
+	int			 nlisteners;
+
+	struct conn_list	 conns;
+	unsigned		 nclients;
+	uint64_t		 next_conn_id;
+	unsigned		 jobs_out;	/* submitted, not yet drained */
+	struct stats		 stats;
+	struct timespec		 started;	/* CLOCK_MONOTONIC */
+
+	struct event		*wake;		/* workers -> loop */
+	struct event		*sig_term;
+	struct event		*sig_int;
+	struct event		*sig_hup;
+	struct event		*drain_timer;
+	bool			 draining;
+
+	const struct timeval	*command_timeout;	/* common timeout */
+
+	/* Scratch space for tokenizing one line on the loop thread. */
+	char			*words;
+	struct proto_request	 preq;
+};
+
+/* Called when a connection went away, to finish a drain. */
+void	server_conn_gone(struct server *s);
+/* Register the built-in commands. */
+int	builtin_register(struct dispatch *d);
+void	server_stats(struct server *s, struct strbuf *out);
+
+
+
+struct server *server_new(struct config *cfg);	/* takes cfg */
+int	server_start(struct server *s);
+int	server_run(struct server *s);
+void	server_free(struct server *s);
+#endif

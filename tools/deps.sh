@@ -1,0 +1,56 @@
+#!/bin/sh
+# Install the Debian packages a make target needs, when they are missing.
+# usage: tools/deps.sh build|test
+# Uses apt-get (through sudo when not root); without apt-get it names the
+# packages in one line and fails.
+set -eu
+
+build="gcc make pkg-config libc6-dev libevent-dev libinih-dev"
+test="$build libcmocka-dev python3"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+	for p in $want; do
+		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+		case "$status" in
+		*" installed") ;;
+		*) missing="$missing $p" ;;
+		esac
+	done
+else
+	for p in libevent_pthreads inih; do
+		pkg-config --exists "$p" 2>/dev/null || missing="$missing $p"
+	done
+fi
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "picmd: missing packages:$missing (install them, then run make again)" >&2
+	exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "picmd: missing packages:$missing (run: apt-get install$missing as root)" >&2
+	exit 1
+fi
+echo "picmd: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+if ! $sudo apt-get install -y -q $missing; then
+	# A fresh machine may not have package lists yet.
+	$sudo apt-get update -q
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -q $missing || {
+		echo "picmd: missing packages:$missing (apt-get install failed)" >&2
+		exit 1
+	}
+fi
