@@ -44,8 +44,14 @@ CORE_SRCS	:= src/config.c src/conn.c src/dispatch.c src/endpoint.c \
 		   src/proto.c src/request.c src/server.c src/builtin.c \
 		   src/strbuf.c
 CORE_OBJS	:= $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
+# A plugin is commands/NAME.c, or a folder commands/NAME/ of .c files
+# (a plugin with backends); NAME_LIBS names what it links against.
 PLUGIN_SRCS	:= $(wildcard commands/*.c)
-PLUGINS		:= $(PLUGIN_SRCS:commands/%.c=$(BUILD)/commands/%.so)
+PLUGIN_DIRS	:= $(patsubst %/,%,$(dir $(wildcard commands/*/*.c)))
+PLUGINS		:= $(PLUGIN_SRCS:commands/%.c=$(BUILD)/commands/%.so) \
+		   $(sort $(PLUGIN_DIRS:commands/%=$(BUILD)/commands/%.so))
+gpio_LIBS	= $(shell $(PKG_CONFIG) --libs libgpiod 2>/dev/null)
+gpio_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libgpiod 2>/dev/null)
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -70,16 +76,26 @@ $(BUILD)/picmdd: $(CORE_OBJS) $(BUILD)/obj/main.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS) -ldl -lpthread
 
 $(BUILD)/commands/%.so: commands/%.c include/picmd/plugin.h | $(BUILD)/commands
-	$(CC) $(ALL_CFLAGS) -fPIC -shared -fvisibility=hidden -MMD -MP \
-		-o $@ $< $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -fPIC -shared -fvisibility=hidden \
+		-MMD -MP -o $@ $< $(ALL_LDFLAGS) $($*_LIBS)
+
+.SECONDEXPANSION:
+$(BUILD)/commands/%.so: $$(wildcard commands/%/*.c) $$(wildcard commands/%/*.h) include/picmd/plugin.h | $(BUILD)/commands
+	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -Icommands/$* -fPIC -shared \
+		-fvisibility=hidden -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) $($*_LIBS)
 
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/picmd/plugin.h | $(BUILD)/tests/plugins
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -fvisibility=hidden -o $@ $< \
 		$(ALL_LDFLAGS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) -Isrc -o $@ $< \
-		$(CORE_OBJS) $(ALL_LDFLAGS) $(CMOCKA_LIBS) $(DEPS_LIBS) -ldl -lpthread
+# Unit tests link the core objects and the plugin harness, which loads
+# plugins from this build's commands/ through the real loader.
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/harness.c tests/unit/harness.h $(CORE_OBJS) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) -Isrc -Itests/unit \
+		-DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/commands"' \
+		-DTEST_FIXTURES='"$(abspath tests/fixtures)"' \
+		-o $@ $< tests/unit/harness.c $(CORE_OBJS) $(ALL_LDFLAGS) \
+		$(CMOCKA_LIBS) $(DEPS_LIBS) -ldl -lpthread
 
 $(BUILD)/obj $(BUILD)/commands $(BUILD)/tests $(BUILD)/tests/plugins:
 	@mkdir -p $@

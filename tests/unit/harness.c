@@ -1,0 +1,237 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "harness.h"
+#include "plugin.h"
+#include "proto.h"
+#include "request.h"
+
+#ifndef TEST_PLUGIN_DIR
+#error "TEST_PLUGIN_DIR must name the build's commands/ directory"
+#endif
+
+struct harness {
+	struct config	*cfg;
+	struct dispatch	*dispatch;
+	struct plugins	*plugins;
+	char		*dir;
+};
+
+static struct strbuf last_errors;
+static int last_errors_ready;
+
+static void
+collect(void *arg, const char *msg)
+{
+	(void)arg;
+	strbuf_adds(&last_errors, msg);
+	strbuf_addc(&last_errors, '\n');
+}
+
+const char *
+harness_last_errors(void)
+{
+	if (!last_errors_ready) {
+		strbuf_init(&last_errors);
+		last_errors_ready = 1;
+	}
+	return last_errors.data;
+}
+
+struct harness *
+harness_load(const char *name, const char *section, const char *system)
+{
+	struct harness *h;
+	char *path;
+	FILE *fp;
+	int problems;
+
+	harness_last_errors();
+	strbuf_reset(&last_errors);
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->dir = fixture_tmpdir();
+	if (asprintf(&path, "%s/picmd.ini", h->dir) == -1)
+		abort();
+	if ((fp = fopen(path, "w")) == NULL)
+		abort();
+	fprintf(fp, "[plugins]\ndir = %s\nload = %s\n", TEST_PLUGIN_DIR, name);
+	if (system != NULL)
+		fprintf(fp, "[system]\n%s\n", system);
+	if (section != NULL)
+		fprintf(fp, "[%s]\n%s\n", name, section);
+	fclose(fp);
+
+	if (config_load(path, &h->cfg, collect, NULL) == -1) {
+		free(path);
+		harness_free(h);
+		return NULL;
+	}
+	free(path);
+	h->dispatch = dispatch_new();
+	problems = plugins_load(h->cfg, h->dispatch, &h->plugins, collect, NULL);
+	if (problems > 0) {
+		harness_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+char *
+harness_run(struct harness *h, const char *line)
+{
+	struct proto_request pr;
+	const struct command *cmd;
+	struct request *r;
+	struct strbuf sb;
+	char *words, *out, msg[256];
+	int nargs;
+
+	strbuf_init(&sb);
+	if ((words = malloc(strlen(line) + 1)) == NULL)
+		abort();
+	switch (proto_parse(line, strlen(line), words, &pr)) {
+	case PROTO_BLANK:
+		free(words);
+		return strdup("");
+	case PROTO_ERROR:
+		proto_format_reply(&sb, pr.tag, REPLY_PROTO, pr.error,
+		    strlen(pr.error));
+		goto done;
+	case PROTO_REQUEST:
+		break;
+	}
+	if ((cmd = dispatch_lookup(h->dispatch, pr.argc, pr.argv)) == NULL) {
+		proto_format_reply(&sb, pr.tag, REPLY_UNKNOWN, "unknown", 7);
+		goto done;
+	}
+	nargs = pr.argc - cmd->nwords;
+	if (!dispatch_args_ok(cmd, nargs)) {
+		snprintf(msg, sizeof(msg), "usage: %s", cmd->usage);
+		proto_format_reply(&sb, pr.tag, PICMD_ERR_ARGS, msg, strlen(msg));
+		goto done;
+	}
+	if ((r = request_new(pr.tag, nargs, pr.argv + cmd->nwords)) == NULL)
+		abort();
+	r->cmd = cmd;
+	r->ctx.state = cmd->owner->state;
+	timespec_after_ms(&r->ctx.deadline, 10000);
+	r->job.run(&r->job);
+	strbuf_add(&sb, r->out.data, r->out.len);
+	request_free(r);
+done:
+	free(words);
+	if (sb.len > 0 && sb.data[sb.len - 1] == '\n')
+		sb.data[--sb.len] = '\0';
+	out = strdup(sb.data);
+	strbuf_free(&sb);
+	return out;
+}
+
+void
+harness_free(struct harness *h)
+{
+	if (h == NULL)
+		return;
+	plugins_unload(h->plugins);
+	dispatch_free(h->dispatch);
+	config_free(h->cfg);
+	fixture_rm(h->dir);
+	free(h);
+}
+
+static int
+mkdirs(const char *path)
+{
+	char *copy = strdup(path), *p;
+
+	if (copy == NULL)
+		return -1;
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) == -1 && errno != EEXIST) {
+			free(copy);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(copy);
+	return 0;
+}
+
+int
+fixture_write(const char *dir, const char *relpath, const char *content)
+{
+	char *path;
+	FILE *fp;
+	int rc = 0;
+
+	if (asprintf(&path, "%s/%s", dir, relpath) == -1)
+		return -1;
+	if (mkdirs(path) == -1 || (fp = fopen(path, "w")) == NULL) {
+		free(path);
+		return -1;
+	}
+	if (fputs(content, fp) == EOF)
+		rc = -1;
+	if (fclose(fp) == EOF)
+		rc = -1;
+	free(path);
+	return rc;
+}
+
+char *
+fixture_read(const char *dir, const char *relpath)
+{
+	char *path, *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if (asprintf(&path, "%s/%s", dir, relpath) == -1)
+		return NULL;
+	fp = fopen(path, "r");
+	free(path);
+	if (fp == NULL)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', fp) == -1) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(fp);
+	return buf;
+}
+
+char *
+fixture_tmpdir(void)
+{
+	char *dir = strdup("/tmp/picmd-test-XXXXXX");
+
+	if (dir == NULL || mkdtemp(dir) == NULL)
+		abort();
+	return dir;
+}
+
+void
+fixture_rm(char *dir)
+{
+	char *cmd;
+
+	if (dir == NULL)
+		return;
+	/* Test fixtures only: a directory this harness created. */
+	if (strncmp(dir, "/tmp/picmd-test-", 16) == 0 &&
+	    asprintf(&cmd, "rm -rf '%s'", dir) != -1) {
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+		free(cmd);
+	}
+	free(dir);
+}
