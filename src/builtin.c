@@ -86,6 +86,13 @@ cmd_stats(struct conn *c, int argc, char *const *argv, struct strbuf *text)
 	return REPLY_OK;
 }
 
+static int
+cmd_callback(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)argc;
+	return conn_set_callback(c, argv[0], text);
+}
+
 /* The reply, "OK BYE", is written by the connection after every earlier
  * reply, so -1: nothing to answer now. */
 static int
@@ -111,6 +118,7 @@ static const struct {
 	{ "version", "VERSION", 0, 0, cmd_version },
 	{ "stats", "STATS", 0, 0, cmd_stats },
 	{ "quit", "QUIT", 0, 0, cmd_quit },
+	{ "callback", "CALLBACK <port>|OFF", 1, 1, cmd_callback },
 };
 
 int

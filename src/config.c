@@ -20,7 +20,8 @@
 #include "config.h"
 #include "log.h"
 
-enum key_type { K_INT, K_PATH, K_LISTEN, K_NAMES, K_LOGLEVEL };
+enum key_type { K_INT, K_PATH, K_LISTEN, K_NAMES, K_LOGLEVEL, K_BOOL,
+    K_PORTS };
 
 struct core_key {
 	const char	*section;
@@ -48,11 +49,16 @@ static const struct core_key core_keys[] = {
 	{ "log", "level", K_LOGLEVEL, 0, 0, 0 },
 	{ "system", "sysfs_root", K_PATH, OFF(sysfs_root), 0, 0 },
 	{ "system", "procfs_root", K_PATH, OFF(procfs_root), 0, 0 },
+	{ "callback", "enabled", K_BOOL, OFF(callback_enabled), 0, 0 },
+	{ "callback", "ports", K_PORTS, 0, 0, 0 },
+	{ "callback", "connect_timeout_ms", K_INT,
+	    OFF(callback_connect_timeout_ms), 1, 600000 },
+	{ "callback", "retry_ms", K_INT, OFF(callback_retry_ms), 0, 600000 },
 };
 #define NCORE_KEYS (sizeof(core_keys) / sizeof(core_keys[0]))
 
 static const char *const core_sections[] = { "server", "plugins", "log",
-    "system" };
+    "system", "callback" };
 
 struct parse_ctx {
 	struct config		*cfg;
@@ -218,6 +224,28 @@ parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/* "1024-65535" or a single port "9000". */
+static int
+parse_port_range(const char *s, int *lo, int *hi)
+{
+	char *end;
+	long a, b;
+
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (errno != 0 || end == s || a < 1 || a > 65535)
+		return -1;
+	if (*end == '\0') {
+		*lo = *hi = (int)a;
+		return 0;
+	}
+	if (*end != '-' || parse_long(end + 1, 1, 65535, &b) == -1 || b < a)
+		return -1;
+	*lo = (int)a;
+	*hi = (int)b;
+	return 0;
+}
+
 /* Split a list on spaces and commas, calling fn for each item. */
 static int
 split_list(const char *value, int (*fn)(struct parse_ctx *, const char *),
@@ -328,6 +356,25 @@ core_key_set(struct parse_ctx *ctx, const struct core_key *k, const char *value)
 		}
 		split_list(value, add_load, ctx);
 		break;
+	case K_BOOL:
+		if (strcasecmp(value, "true") == 0 ||
+		    strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+			*(bool *)(void *)((char *)cfg + k->offset) = true;
+		else if (strcasecmp(value, "false") == 0 ||
+		    strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
+			*(bool *)(void *)((char *)cfg + k->offset) = false;
+		else
+			report(ctx, ctx->lineno, "bad value '%s' for %s in [%s]: "
+			    "expected true or false", value, k->name,
+			    k->section);
+		break;
+	case K_PORTS:
+		if (parse_port_range(value, &cfg->callback_port_min,
+		    &cfg->callback_port_max) == -1)
+			report(ctx, ctx->lineno, "bad port range '%s' for %s in "
+			    "[%s]: expected LOW-HIGH within 1-65535", value,
+			    k->name, k->section);
+		break;
 	case K_LOGLEVEL:
 		if (log_level_parse(value, &cfg->log_level) == -1)
 			report(ctx, ctx->lineno, "bad log level '%s': expected "
@@ -409,6 +456,11 @@ config_defaults(struct config *cfg, const char *path)
 	cfg->max_inflight = 64;
 	cfg->drain_timeout_s = 5;
 	cfg->log_level = PICMD_LOG_INFO;
+	cfg->callback_enabled = true;
+	cfg->callback_port_min = 1024;
+	cfg->callback_port_max = 65535;
+	cfg->callback_connect_timeout_ms = 2000;
+	cfg->callback_retry_ms = 500;
 	if ((cfg->path = strdup(path)) == NULL ||
 	    (tmp = strdup(path)) == NULL)
 		return -1;

@@ -60,6 +60,13 @@ struct config {
 	char			*sysfs_root;
 	char			*procfs_root;
 
+	/* [callback] */
+	bool			 callback_enabled;
+	int			 callback_port_min;
+	int			 callback_port_max;
+	int			 callback_connect_timeout_ms;
+	int			 callback_retry_ms;
+
 	struct config_section	*sections;
 	int			 nsections;
 };

@@ -14,17 +14,20 @@
  * still uses the connection, so conn_close() only marks it dead while a
  * callback holds it, and the outermost callback frees it.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "callback.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "endpoint.h"
@@ -55,6 +58,13 @@ struct conn {
 	bool			 input_done;	/* QUIT or TOOLONG seen */
 	bool			 quit;		/* BYE owed once pending is 0 */
 	bool			 closing;	/* flushing, then close */
+	in_port_t		 cb_port;	/* callback mode when non-zero */
+	socklen_t		 peer_len;
+	union {
+		struct sockaddr		sa;
+		struct sockaddr_in	sin;
+		struct sockaddr_in6	sin6;
+	}			 peer_addr;	/* TCP peers, for callbacks */
 	const char		*cur_tag;	/* tag of the line being run */
 	char			*quit_tag;
 	char			 peer[64];
@@ -238,7 +248,7 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct request *r = arg, *stand_in;
 	struct conn *c = r->conn;
-	struct server *s = c->srv;
+	struct server *s = r->srv;
 	char msg[96];
 
 	(void)fd;
@@ -250,6 +260,18 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	s->stats.timeouts_total++;
 	snprintf(msg, sizeof(msg), "command did not finish within %d ms",
 	    s->cfg->command_timeout_ms);
+
+	if (r->cb != NULL) {
+		struct strbuf line;
+
+		strbuf_init(&line);
+		proto_format_reply(&line, r->tag, PICMD_ERR_TIMEOUT, msg,
+		    strlen(msg));
+		callback_deliver(r->cb, line.data, line.len);
+		strbuf_free(&line);
+		r->cb = NULL;
+		return;
+	}
 
 	conn_hold(c);
 	if (r->tag != NULL) {
@@ -279,6 +301,91 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	conn_release(c);
 }
 
+/*
+ * Callback mode: the request belongs to the callback target, not to this
+ * connection, so the client may hang up once it has read "OK QUEUED".
+ */
+static void
+conn_submit_callback(struct conn *c, const struct command *cmd,
+    const char *tag, int argc, char *const *argv)
+{
+	struct server *s = c->srv;
+	struct request *r;
+	char idbuf[24], msg[96];
+	const char *id = tag;
+
+	if (id == NULL) {
+		snprintf(idbuf, sizeof(idbuf), "%llu",
+		    (unsigned long long)++s->next_callback_id);
+		id = idbuf;
+	}
+	if ((r = request_new(id, argc, argv)) == NULL) {
+		conn_answer(c, tag, PICMD_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	r->srv = s;
+	r->cmd = cmd;
+	r->ctx.state = cmd->owner->state;
+	timespec_after_ms(&r->ctx.deadline, s->cfg->command_timeout_ms);
+	if ((r->cb = callback_target(s, &c->peer_addr.sa, c->peer_len,
+	    c->cb_port)) == NULL) {
+		request_free(r);
+		conn_answer(c, tag, PICMD_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	if (pool_submit(s->pool, &r->job) == -1) {
+		callback_release(r->cb);
+		request_free(r);
+		s->stats.busy_total++;
+		conn_answer(c, tag, PICMD_ERR_BUSY, "queue full, try again");
+		return;
+	}
+	r->in_pool = true;
+	s->jobs_out++;
+	evtimer_assign(&r->timer, s->base, request_timeout_cb, r);
+	event_add(&r->timer, s->command_timeout);
+	r->timer_armed = true;
+	snprintf(msg, sizeof(msg), "QUEUED %s", id);
+	conn_answer(c, tag, REPLY_OK, msg);
+}
+
+int
+conn_set_callback(struct conn *c, const char *arg, struct strbuf *text)
+{
+	const struct config *cfg = c->srv->cfg;
+	unsigned long port;
+	char *end;
+
+	if (strcasecmp(arg, "off") == 0) {
+		c->cb_port = 0;
+		return REPLY_OK;
+	}
+	if (!cfg->callback_enabled) {
+		strbuf_adds(text, "callbacks are disabled ([callback] enabled)");
+		return PICMD_ERR_DENIED;
+	}
+	if (c->peer_len == 0) {
+		strbuf_adds(text, "callbacks need a TCP connection");
+		return PICMD_ERR_DENIED;
+	}
+	errno = 0;
+	port = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    port < 1 || port > 65535) {
+		strbuf_adds(text, "usage: CALLBACK <port>|OFF");
+		return PICMD_ERR_ARGS;
+	}
+	if ((int)port < cfg->callback_port_min ||
+	    (int)port > cfg->callback_port_max) {
+		strbuf_addf(text, "port %lu is outside the allowed range "
+		    "%d-%d", port, cfg->callback_port_min,
+		    cfg->callback_port_max);
+		return PICMD_ERR_DENIED;
+	}
+	c->cb_port = (in_port_t)port;
+	return REPLY_OK;
+}
+
 /* Hand a plugin command to the pool. */
 static void
 conn_submit(struct conn *c, const struct command *cmd, const char *tag,
@@ -291,6 +398,7 @@ conn_submit(struct conn *c, const struct command *cmd, const char *tag,
 		conn_answer(c, tag, PICMD_ERR_INTERNAL, "out of memory");
 		return;
 	}
+	r->srv = s;
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
 	timespec_after_ms(&r->ctx.deadline, s->cfg->command_timeout_ms);
@@ -361,7 +469,11 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 		strbuf_free(&text);
 		return;
 	}
-	conn_submit(c, cmd, pr->tag, nargs, pr->argv + cmd->nwords);
+	if (c->cb_port != 0)
+		conn_submit_callback(c, cmd, pr->tag, nargs,
+		    pr->argv + cmd->nwords);
+	else
+		conn_submit(c, cmd, pr->tag, nargs, pr->argv + cmd->nwords);
 }
 
 static void
@@ -548,6 +660,14 @@ conn_job_done(struct job *job, void *arg)
 
 	s->jobs_out--;
 	r->in_pool = false;
+	if (r->cb != NULL) {
+		if (r->timer_armed)
+			event_del(&r->timer);
+		r->timer_armed = false;
+		callback_deliver(r->cb, r->out.data, r->out.len);
+		request_free(r);
+		return;
+	}
 	if (c == NULL) {
 		/* Timed out or its client has gone. */
 		request_free(r);
@@ -590,9 +710,14 @@ conn_new(struct server *s, int fd, const struct sockaddr *sa, socklen_t salen,
 		free(c);
 		return NULL;
 	}
-	if (!is_unix)
+	if (!is_unix) {
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
+		if (salen <= (socklen_t)sizeof(c->peer_addr)) {
+			memcpy(&c->peer_addr, sa, salen);
+			c->peer_len = salen;
+		}
+	}
 	c->srv = s;
 	c->id = ++s->next_conn_id;
 	TAILQ_INIT(&c->order);

@@ -24,6 +24,9 @@ void	conn_shutdown(struct conn *c);
 /* Answer QUIT: "OK BYE" after all earlier replies, then close. */
 void	conn_quit(struct conn *c);
 struct server *conn_server(struct conn *c);
+struct strbuf;
+/* CALLBACK <port>|OFF: a reply code, with a message in text on error. */
+int	conn_set_callback(struct conn *c, const char *arg, struct strbuf *text);
 /* Drain: every connection stops reading and closes once answered. */
 void	conn_shutdown_all(struct server *s);
 /* Close every connection now. */

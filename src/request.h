@@ -23,6 +23,8 @@
 #include "strbuf.h"
 
 struct conn;
+struct cb_target;
+struct server;
 
 struct picmd_ctx {
 	struct strbuf	 payload;	/* OK payload or error message */
@@ -37,6 +39,8 @@ struct request {
 	/* loop */
 	TAILQ_ENTRY(request)	 link;		/* conn's reply order/tagged */
 	struct conn		*conn;		/* NULL once detached */
+	struct cb_target	*cb;		/* callback mode: where to */
+	struct server		*srv;
 	struct event		 timer;
 	bool			 timer_armed;
 	bool			 in_pool;	/* submitted, not yet drained */

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "callback.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "listener.h"
@@ -52,7 +53,8 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 void
 server_conn_gone(struct server *s)
 {
-	if (s->draining && s->nclients == 0 && s->jobs_out == 0)
+	if (s->draining && s->nclients == 0 && s->jobs_out == 0 &&
+	    !callback_busy(s))
 		event_base_loopbreak(s->base);
 }
 
@@ -63,8 +65,9 @@ drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warnx("drain deadline passed with %u clients and %u commands "
-	    "unfinished", s->nclients, s->jobs_out);
+	log_warnx("drain deadline passed with %u clients, %u commands and "
+	    "%s callbacks unfinished", s->nclients, s->jobs_out,
+	    callback_busy(s) ? "some" : "no");
 	event_base_loopbreak(s->base);
 }
 
@@ -214,6 +217,7 @@ server_new(struct config *cfg)
 		return NULL;
 	s->cfg = cfg;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->cb_targets);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	return s;
 }
@@ -305,8 +309,10 @@ server_free(struct server *s)
 		/* Plugin code may still be running: keep it mapped. */
 		return;
 	}
-	if (s->base != NULL)
+	if (s->base != NULL) {
+		callback_free_all(s);
 		listeners_free(s);
+	}
 	plugins_unload(s->plugins);
 	dispatch_free(s->dispatch);
 	if (s->wake != NULL)
@@ -337,8 +343,9 @@ server_stats(struct server *s, struct strbuf *out)
 	    "uptime_s=%lld clients=%u connections_total=%llu "
 	    "rejected_total=%llu commands_total=%llu replies_total=%llu "
 	    "errors_total=%llu busy_total=%llu timeouts_total=%llu "
-	    "dropped_total=%llu inflight=%u queue_depth=%zu workers=%d "
-	    "workers_busy=%u plugins=%d commands=%zu",
+	    "dropped_total=%llu callbacks_sent=%llu callbacks_failed=%llu "
+	    "inflight=%u queue_depth=%zu workers=%d workers_busy=%u "
+	    "plugins=%d commands=%zu",
 	    (long long)(now.tv_sec - s->started.tv_sec), s->nclients,
 	    (unsigned long long)st->connections_total,
 	    (unsigned long long)st->rejected_total,
@@ -347,7 +354,9 @@ server_stats(struct server *s, struct strbuf *out)
 	    (unsigned long long)st->errors_total,
 	    (unsigned long long)st->busy_total,
 	    (unsigned long long)st->timeouts_total,
-	    (unsigned long long)st->dropped_total, s->jobs_out,
+	    (unsigned long long)st->dropped_total,
+	    (unsigned long long)st->callbacks_sent,
+	    (unsigned long long)st->callbacks_failed, s->jobs_out,
 	    pool_queued(s->pool), pool_threads(s->pool), pool_busy(s->pool),
 	    s->plugins->count, dispatch_count(s->dispatch));
 }

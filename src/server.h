@@ -28,9 +28,12 @@ struct stats {
 	uint64_t	busy_total;
 	uint64_t	timeouts_total;
 	uint64_t	dropped_total;		/* client gone before reply */
+	uint64_t	callbacks_sent;		/* results written to callbacks */
+	uint64_t	callbacks_failed;	/* results that could not be */
 };
 
 TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(cb_target_list, cb_target);
 
 struct server {
 	struct event_base	*base;
@@ -42,6 +45,8 @@ struct server {
 	int			 nlisteners;
 
 	struct conn_list	 conns;
+	struct cb_target_list	 cb_targets;
+	uint64_t		 next_callback_id;
 	unsigned		 nclients;
 	uint64_t		 next_conn_id;
 	unsigned		 jobs_out;	/* submitted, not yet drained */
