@@ -46,6 +46,12 @@ CORE_SRCS	:= src/config.c src/conn.c src/dispatch.c src/endpoint.c \
 CORE_OBJS	:= $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 # A plugin is commands/NAME.c, or a folder commands/NAME/ of .c files
 # (a plugin with backends); NAME_LIBS names what it links against.
+CLIENT_SRCS	:= $(wildcard src/client/*.c)
+CLIENT_OBJS	:= $(CLIENT_SRCS:src/client/%.c=$(BUILD)/obj/client/%.o) \
+		   $(BUILD)/obj/proto.o $(BUILD)/obj/strbuf.o
+EDIT_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libedit 2>/dev/null)
+EDIT_LIBS	= $(shell $(PKG_CONFIG) --libs libedit 2>/dev/null)
+
 PLUGIN_SRCS	:= $(wildcard commands/*.c)
 PLUGIN_DIRS	:= $(patsubst %/,%,$(dir $(wildcard commands/*/*.c)))
 PLUGINS		:= $(PLUGIN_SRCS:commands/%.c=$(BUILD)/commands/%.so) \
@@ -61,7 +67,7 @@ TEST_PLUGINS	:= $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so
 .PHONY: all deps deps-test run test check check-unit check-integration \
 	test-asan clean
 
-all: $(BUILD)/picmdd $(PLUGINS)
+all: $(BUILD)/picmdd $(BUILD)/picmd $(PLUGINS)
 
 deps:
 	@tools/deps.sh build
@@ -71,6 +77,12 @@ deps-test:
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) $(DEPS_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/client/%.o: src/client/%.c | $(BUILD)/obj/client
+	$(CC) $(ALL_CFLAGS) $(EDIT_CFLAGS) -Isrc -MMD -MP -c -o $@ $<
+
+$(BUILD)/picmd: $(CLIENT_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EDIT_LIBS)
 
 $(BUILD)/picmdd: $(CORE_OBJS) $(BUILD)/obj/main.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS) -ldl -lpthread
@@ -97,7 +109,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/harness.c tests/unit/harne
 		-o $@ $< tests/unit/harness.c $(CORE_OBJS) $(ALL_LDFLAGS) \
 		$(CMOCKA_LIBS) $(DEPS_LIBS) -ldl -lpthread
 
-$(BUILD)/obj $(BUILD)/commands $(BUILD)/tests $(BUILD)/tests/plugins:
+$(BUILD)/obj $(BUILD)/obj/client $(BUILD)/commands $(BUILD)/tests $(BUILD)/tests/plugins:
 	@mkdir -p $@
 
 run: deps
@@ -122,4 +134,4 @@ test: deps-test
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/commands/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/client/*.d $(BUILD)/commands/*.d)

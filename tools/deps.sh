@@ -5,7 +5,7 @@
 # packages in one line and fails.
 set -eu
 
-build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev"
+build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev libedit-dev"
 test="$build libcmocka-dev python3"
 
 case "${1:-build}" in

@@ -1,0 +1,216 @@
+/*
+ * picmd: send commands to picmdd.
+ *
+ *   picmd [-H HOST] [-p PORT] [-u SOCKET] [--timeout MS] [--callback PORT]
+ *         COMMAND [ARGS...]
+ *
+ * Exit status: 0 for OK, 1 for ERR, 2 for usage errors, connection
+ * failures and timeouts, so scripts can tell "the Pi said no" from "the Pi
+ * did not answer".
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proto.h"
+
+#ifndef PICMD_VERSION
+#define PICMD_VERSION "0.0.0"
+#endif
+#define DEFAULT_PORT	"15769"
+#define DEFAULT_TIMEOUT	15000
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: picmd [-H HOST] [-p PORT] [-u SOCKET] [--timeout MS]\n"
+	    "             [--callback PORT] [COMMAND [ARGS...]]\n"
+	    "  -H, --host HOST     daemon host (default $PICMD_HOST or 127.0.0.1)\n"
+	    "  -p, --port PORT     daemon port (default $PICMD_PORT or 15769)\n"
+	    "  -u, --unix SOCKET   connect to a Unix socket instead\n"
+	    "  -t, --timeout MS    connect and reply timeout (default %d)\n"
+	    "  -c, --callback PORT have the result delivered to PORT on this\n"
+	    "                      machine (0: any free port)\n"
+	    "  -h, --help          this help\n"
+	    "  -V, --version       print the version\n"
+	    "Without COMMAND, requests are read from standard input: one per\n"
+	    "line, or at a prompt when it is a terminal.\n", DEFAULT_TIMEOUT);
+}
+
+int
+reply_print(const char *line)
+{
+	const char *p = line;
+
+	if (*p == '#') {
+		/* Drop the tag: the caller knows which request this was. */
+		if ((p = strchr(p, ' ')) == NULL)
+			goto bad;
+		p++;
+	}
+	if (strcmp(p, "OK") == 0)
+		return EXIT_REPLY_OK;
+	if (strncmp(p, "OK ", 3) == 0) {
+		printf("%s\n", p + 3);
+		return EXIT_REPLY_OK;
+	}
+	if (strncmp(p, "ERR ", 4) == 0) {
+		fprintf(stderr, "%s\n", p + 4);
+		return EXIT_REPLY_ERR;
+	}
+bad:
+	fprintf(stderr, "picmd: malformed reply: %.200s\n", line);
+	return EXIT_TROUBLE;
+}
+
+static int
+parse_number(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+run_one(const struct target *t, const char *request)
+{
+	struct linereader lr;
+	struct strbuf line;
+	int fd, rc;
+
+	if ((fd = net_connect(t)) == -1)
+		return EXIT_TROUBLE;
+	if (net_write_all(fd, request, strlen(request)) == -1) {
+		perror("picmd: send");
+		close(fd);
+		return EXIT_TROUBLE;
+	}
+	lr_init(&lr, fd);
+	strbuf_init(&line);
+	switch (lr_next(&lr, &line, t->timeout_ms)) {
+	case 1:
+		rc = reply_print(line.data);
+		break;
+	case -2:
+		fprintf(stderr, "picmd: no reply within %ld ms\n", t->timeout_ms);
+		rc = EXIT_TROUBLE;
+		break;
+	default:
+		fprintf(stderr, "picmd: connection closed without a reply\n");
+		rc = EXIT_TROUBLE;
+		break;
+	}
+	strbuf_free(&line);
+	lr_free(&lr);
+	close(fd);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "unix", required_argument, NULL, 'u' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "callback", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct target t = { 0 };
+	const char *callback = NULL;
+	struct strbuf req;
+	long v;
+	int ch, rc;
+
+	t.host = getenv("PICMD_HOST") ? getenv("PICMD_HOST") : "127.0.0.1";
+	t.port = getenv("PICMD_PORT") ? getenv("PICMD_PORT") : DEFAULT_PORT;
+	t.timeout_ms = DEFAULT_TIMEOUT;
+
+	/* "+": stop at the command, so its arguments may start with '-'. */
+	while ((ch = getopt_long(argc, argv, "+H:p:u:t:c:hV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			t.host = optarg;
+			break;
+		case 'p':
+			t.port = optarg;
+			break;
+		case 'u':
+			t.unix_path = optarg;
+			break;
+		case 't':
+			if (parse_number(optarg, 1, 86400000, &v) == -1) {
+				fprintf(stderr, "picmd: --timeout takes "
+				    "milliseconds from 1 to 86400000\n");
+				return EXIT_TROUBLE;
+			}
+			t.timeout_ms = v;
+			break;
+		case 'c':
+			if (parse_number(optarg, 0, 65535, &v) == -1) {
+				fprintf(stderr, "picmd: --callback takes a port "
+				    "from 0 to 65535\n");
+				return EXIT_TROUBLE;
+			}
+			callback = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_REPLY_OK;
+		case 'V':
+			printf("picmd %s (protocol %d)\n", PICMD_VERSION,
+			    PROTO_VERSION);
+			return EXIT_REPLY_OK;
+		default:
+			usage(stderr);
+			return EXIT_TROUBLE;
+		}
+	}
+	if (t.unix_path == NULL &&
+	    (parse_number(t.port, 1, 65535, &v) == -1)) {
+		fprintf(stderr, "picmd: bad port '%s'\n", t.port);
+		return EXIT_TROUBLE;
+	}
+
+	if (optind == argc) {
+		if (callback != NULL) {
+			fprintf(stderr, "picmd: --callback needs a COMMAND\n");
+			return EXIT_TROUBLE;
+		}
+		return isatty(STDIN_FILENO) ? run_interactive(&t) :
+		    run_batch(&t);
+	}
+
+	strbuf_init(&req);
+	for (int i = optind; i < argc; i++) {
+		if (i > optind)
+			strbuf_addc(&req, ' ');
+		proto_quote_word(&req, argv[i]);
+	}
+	strbuf_addc(&req, '\n');
+	if (req.failed) {
+		fprintf(stderr, "picmd: out of memory\n");
+		return EXIT_TROUBLE;
+	}
+	if (callback != NULL)
+		rc = run_callback(&t, req.data, callback);
+	else
+		rc = run_one(&t, req.data);
+	strbuf_free(&req);
+	return rc;
+}
