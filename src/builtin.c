@@ -105,20 +105,29 @@ cmd_quit(struct conn *c, int argc, char *const *argv, struct strbuf *text)
 	return -1;
 }
 
+static int
+cmd_auth(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)argc;
+	return conn_auth(c, argv[0], text);
+}
+
 static const struct {
 	const char	*name;
 	const char	*usage;
 	int		 min_args;
 	int		 max_args;
+	unsigned	 flags;
 	builtin_fn	 fn;
 } builtins[] = {
-	{ "ping", "PING", 0, 0, cmd_ping },
-	{ "echo", "ECHO [word ...]", 0, PICMD_ARGS_ANY, cmd_echo },
-	{ "help", "HELP [command]", 0, DISPATCH_MAX_NAME_WORDS, cmd_help },
-	{ "version", "VERSION", 0, 0, cmd_version },
-	{ "stats", "STATS", 0, 0, cmd_stats },
-	{ "quit", "QUIT", 0, 0, cmd_quit },
-	{ "callback", "CALLBACK <port>|OFF", 1, 1, cmd_callback },
+	{ "ping", "PING", 0, 0, CMD_PREAUTH, cmd_ping },
+	{ "echo", "ECHO [word ...]", 0, PICMD_ARGS_ANY, 0, cmd_echo },
+	{ "help", "HELP [command]", 0, DISPATCH_MAX_NAME_WORDS, 0, cmd_help },
+	{ "version", "VERSION", 0, 0, 0, cmd_version },
+	{ "stats", "STATS", 0, 0, 0, cmd_stats },
+	{ "quit", "QUIT", 0, 0, CMD_PREAUTH, cmd_quit },
+	{ "callback", "CALLBACK <port>|OFF", 1, 1, 0, cmd_callback },
+	{ "auth", "AUTH <token>", 1, 1, CMD_PREAUTH, cmd_auth },
 };
 
 int
@@ -128,7 +137,8 @@ builtin_register(struct dispatch *d)
 
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
 		if (dispatch_add(d, builtins[i].name, builtins[i].usage,
-		    builtins[i].min_args, builtins[i].max_args, 0, NULL,
+		    builtins[i].min_args, builtins[i].max_args,
+		    builtins[i].flags, NULL,
 		    builtins[i].fn, NULL, why, sizeof(why)) == -1)
 			return -1;
 	}

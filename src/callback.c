@@ -184,13 +184,14 @@ cb_connect(struct cb_target *t)
 	}
 }
 
-struct cb_target *
+int
 callback_target(struct server *s, const struct sockaddr *peer, socklen_t len,
-    in_port_t port)
+    in_port_t port, unsigned max, struct cb_target **out)
 {
 	struct sockaddr_storage ss;
 	struct cb_target *t;
 
+	*out = NULL;
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, peer, len);
 	if (ss.ss_family == AF_INET)
@@ -198,16 +199,21 @@ callback_target(struct server *s, const struct sockaddr *peer, socklen_t len,
 	else if (ss.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 	else
-		return NULL;
+		return CALLBACK_NOMEM;
 
 	TAILQ_FOREACH(t, &s->cb_targets, link) {
 		if (t->addrlen == len && memcmp(&t->addr, &ss, len) == 0) {
+			/* Bounded, so one client cannot queue unbounded
+			 * results nobody will collect. */
+			if (t->refs + t->pending_lines >= max)
+				return CALLBACK_TOO_MANY;
 			t->refs++;
-			return t;
+			*out = t;
+			return 0;
 		}
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return NULL;
+		return CALLBACK_NOMEM;
 	t->srv = s;
 	t->addr = ss;
 	t->addrlen = len;
@@ -220,11 +226,12 @@ callback_target(struct server *s, const struct sockaddr *peer, socklen_t len,
 		if (t->retry != NULL)
 			event_free(t->retry);
 		free(t);
-		return NULL;
+		return CALLBACK_NOMEM;
 	}
 	t->refs = 1;
 	TAILQ_INSERT_TAIL(&s->cb_targets, t, link);
-	return t;
+	*out = t;
+	return 0;
 }
 
 void

@@ -19,10 +19,14 @@
 struct server;
 struct cb_target;
 
-/* Find or make the target for peer:port and take one reference on it
- * (for one result to come); NULL when out of memory. */
-struct cb_target *callback_target(struct server *s, const struct sockaddr *peer,
-	    socklen_t len, in_port_t port);
+#define CALLBACK_NOMEM		(-1)
+#define CALLBACK_TOO_MANY	(-2)
+
+/* Find or make the target for peer:port and take one reference on it (for
+ * one result to come): 0, CALLBACK_TOO_MANY when max results are already
+ * owed to it, or CALLBACK_NOMEM. */
+int	callback_target(struct server *s, const struct sockaddr *peer,
+	    socklen_t len, in_port_t port, unsigned max, struct cb_target **out);
 /* Deliver one result line (ending in LF) and drop the reference. */
 void	callback_deliver(struct cb_target *t, const char *line, size_t len);
 /* Drop a reference without a result (the result was lost). */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -21,7 +22,10 @@
 #include "log.h"
 
 enum key_type { K_INT, K_PATH, K_LISTEN, K_NAMES, K_LOGLEVEL, K_BOOL,
-    K_PORTS };
+    K_PORTS, K_SECRET, K_SECRET_FILE, K_CIDRS, K_MODE };
+
+/* Secrets shorter than this are refused: they could be guessed. */
+#define MIN_TOKEN_LEN 8
 
 struct core_key {
 	const char	*section;
@@ -44,6 +48,8 @@ static const struct core_key core_keys[] = {
 	{ "server", "idle_timeout_s", K_INT, OFF(idle_timeout_s), 0, 31536000 },
 	{ "server", "max_inflight", K_INT, OFF(max_inflight), 1, 65536 },
 	{ "server", "drain_timeout_s", K_INT, OFF(drain_timeout_s), 0, 3600 },
+	{ "server", "max_output", K_INT, OFF(max_output), 4096, 1073741824 },
+	{ "server", "unix_mode", K_MODE, OFF(unix_mode), 0, 0777 },
 	{ "plugins", "dir", K_PATH, OFF(plugin_dir), 0, 0 },
 	{ "plugins", "load", K_NAMES, 0, 0, 0 },
 	{ "log", "level", K_LOGLEVEL, 0, 0, 0 },
@@ -54,11 +60,23 @@ static const struct core_key core_keys[] = {
 	{ "callback", "connect_timeout_ms", K_INT,
 	    OFF(callback_connect_timeout_ms), 1, 600000 },
 	{ "callback", "retry_ms", K_INT, OFF(callback_retry_ms), 0, 600000 },
+	{ "callback", "max_pending", K_INT, OFF(callback_max_pending), 1,
+	    100000 },
+	{ "security", "token", K_SECRET, OFF(token), 0, 0 },
+	{ "security", "token_file", K_SECRET_FILE, OFF(token), 0, 0 },
+	{ "security", "admin_token", K_SECRET, OFF(admin_token), 0, 0 },
+	{ "security", "admin_token_file", K_SECRET_FILE, OFF(admin_token), 0,
+	    0 },
+	{ "security", "auth_timeout_s", K_INT, OFF(auth_timeout_s), 1, 3600 },
+	{ "security", "unix_trusted", K_BOOL, OFF(unix_trusted), 0, 0 },
+	{ "security", "allow", K_CIDRS, 0, 0, 0 },
+	{ "security", "max_clients_per_ip", K_INT, OFF(max_clients_per_ip), 0,
+	    1000000 },
 };
 #define NCORE_KEYS (sizeof(core_keys) / sizeof(core_keys[0]))
 
 static const char *const core_sections[] = { "server", "plugins", "log",
-    "system", "callback" };
+    "system", "callback", "security" };
 
 struct parse_ctx {
 	struct config		*cfg;
@@ -67,6 +85,8 @@ struct parse_ctx {
 	int			 errors;
 	bool			 seen[NCORE_KEYS];
 	bool			 line_too_long;
+	int			 listen_line;	/* last "listen =" line */
+	int			 secret_line[2];	/* token, admin token */
 	config_report_fn	 report;
 	void			*arg;
 };
@@ -246,6 +266,92 @@ parse_port_range(const char *s, int *lo, int *hi)
 	return 0;
 }
 
+static int
+add_cidr(struct parse_ctx *ctx, const char *item)
+{
+	struct config *cfg = ctx->cfg;
+	struct cidr c, *l;
+
+	if (cidr_parse(item, &c) == -1) {
+		report(ctx, ctx->lineno, "bad address '%s' in allow: expected "
+		    "ADDRESS or ADDRESS/BITS (IPv4 or IPv6)", item);
+		return -1;
+	}
+	if ((l = reallocarray(cfg->allow, (size_t)cfg->nallow + 1,
+	    sizeof(*l))) == NULL)
+		return -1;
+	cfg->allow = l;
+	cfg->allow[cfg->nallow++] = c;
+	return 0;
+}
+
+/*
+ * The first line of a secret file.  The file must not be readable or
+ * writable by everybody: a world-readable secret is no secret.
+ */
+static char *
+read_secret_file(struct parse_ctx *ctx, const char *key, const char *value)
+{
+	char *path, *line = NULL;
+	size_t cap = 0;
+	struct stat st;
+	ssize_t n;
+	FILE *fp;
+
+	if ((path = config_resolve_path(ctx->cfg->dir, value)) == NULL)
+		return NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		report(ctx, ctx->lineno, "cannot read %s '%s': %s", key, path,
+		    strerror(errno));
+		free(path);
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 0007) != 0) {
+		report(ctx, ctx->lineno, "%s '%s' is accessible by everybody "
+		    "(mode %03o): run chmod o-rwx %s", key, path,
+		    (unsigned)(st.st_mode & 0777), path);
+		fclose(fp);
+		free(path);
+		return NULL;
+	}
+	n = getline(&line, &cap, fp);
+	fclose(fp);
+	free(path);
+	if (n <= 0) {
+		free(line);
+		return strdup("");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+static void
+set_secret(struct parse_ctx *ctx, const struct core_key *k, char *secret)
+{
+	char **slot = (char **)(void *)((char *)ctx->cfg + k->offset);
+	int which = k->offset == OFF(token) ? 0 : 1;
+
+	if (secret == NULL)
+		return;
+	if (*slot != NULL) {
+		report(ctx, ctx->lineno, "%s: give the secret once, either "
+		    "inline or as a file", k->name);
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+		return;
+	}
+	if (strlen(secret) < MIN_TOKEN_LEN) {
+		report(ctx, ctx->lineno, "%s is too short: use at least %d "
+		    "characters", k->name, MIN_TOKEN_LEN);
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+		return;
+	}
+	*slot = secret;
+	ctx->secret_line[which] = ctx->lineno;
+}
+
 /* Split a list on spaces and commas, calling fn for each item. */
 static int
 split_list(const char *value, int (*fn)(struct parse_ctx *, const char *),
@@ -346,6 +452,7 @@ core_key_set(struct parse_ctx *ctx, const struct core_key *k, const char *value)
 			report(ctx, ctx->lineno, "out of memory");
 		break;
 	case K_LISTEN:
+		ctx->listen_line = ctx->lineno;
 		split_list(value, add_listen, ctx);
 		break;
 	case K_NAMES:
@@ -375,6 +482,30 @@ core_key_set(struct parse_ctx *ctx, const struct core_key *k, const char *value)
 			    "[%s]: expected LOW-HIGH within 1-65535", value,
 			    k->name, k->section);
 		break;
+	case K_SECRET:
+		set_secret(ctx, k, strdup(value));
+		break;
+	case K_SECRET_FILE:
+		set_secret(ctx, k, read_secret_file(ctx, k->name, value));
+		break;
+	case K_CIDRS:
+		split_list(value, add_cidr, ctx);
+		break;
+	case K_MODE: {
+		char *end;
+		long mode;
+
+		errno = 0;
+		mode = strtol(value, &end, 8);
+		if (errno != 0 || end == value || *end != '\0' || mode < 0 ||
+		    mode > 0777)
+			report(ctx, ctx->lineno, "bad mode '%s' for %s in [%s]: "
+			    "expected octal such as 0660", value, k->name,
+			    k->section);
+		else
+			*(int *)(void *)((char *)cfg + k->offset) = (int)mode;
+		break;
+	}
 	case K_LOGLEVEL:
 		if (log_level_parse(value, &cfg->log_level) == -1)
 			report(ctx, ctx->lineno, "bad log level '%s': expected "
@@ -461,6 +592,11 @@ config_defaults(struct config *cfg, const char *path)
 	cfg->callback_port_max = 65535;
 	cfg->callback_connect_timeout_ms = 2000;
 	cfg->callback_retry_ms = 500;
+	cfg->callback_max_pending = 64;
+	cfg->max_output = 1024 * 1024;
+	cfg->unix_mode = 0660;
+	cfg->auth_timeout_s = 10;
+	cfg->unix_trusted = true;
 	if ((cfg->path = strdup(path)) == NULL ||
 	    (tmp = strdup(path)) == NULL)
 		return -1;
@@ -510,7 +646,22 @@ config_load(const char *path, struct config **out, config_report_fn rep,
 	if (cfg->nlisten == 0 && ctx.errors == 0 && !ctx.seen[0])
 		add_listen(&ctx, PICMD_DEFAULT_LISTEN);
 	else if (cfg->nlisten == 0 && ctx.errors == 0)
-		report(&ctx, 0, "[server] listen names no address");
+		report(&ctx, ctx.listen_line, "[server] listen names no "
+		    "address");
+
+	/* Protected mode: hardware control must not be open to a network
+	 * without a password. */
+	if (ctx.errors == 0 && cfg->token == NULL) {
+		for (int i = 0; i < cfg->nlisten; i++) {
+			if (endpoint_is_loopback(&cfg->listen[i]))
+				continue;
+			report(&ctx, ctx.listen_line, "protected mode: %s is not "
+			    "a loopback address and [security] has no token; "
+			    "set token_file (or token) in [security], or listen "
+			    "only on 127.0.0.1, [::1] or a unix: socket",
+			    cfg->listen[i].text);
+		}
+	}
 
 	if (ctx.errors > 0) {
 		config_free(cfg);
@@ -541,6 +692,15 @@ config_free(struct config *cfg)
 			free(cfg->load[i]);
 	free(cfg->load);
 	free(cfg->listen);
+	free(cfg->allow);
+	if (cfg->token != NULL) {
+		explicit_bzero(cfg->token, strlen(cfg->token));
+		free(cfg->token);
+	}
+	if (cfg->admin_token != NULL) {
+		explicit_bzero(cfg->admin_token, strlen(cfg->admin_token));
+		free(cfg->admin_token);
+	}
 	free(cfg->plugin_dir);
 	free(cfg->sysfs_root);
 	free(cfg->procfs_root);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "cidr.h"
 #include "endpoint.h"
 #include "picmd/plugin.h"
 
@@ -47,6 +48,8 @@ struct config {
 	int			 idle_timeout_s;
 	int			 max_inflight;
 	int			 drain_timeout_s;
+	int			 max_output;	/* unsent reply bytes per client */
+	int			 unix_mode;	/* of Unix sockets */
 
 	/* [plugins] */
 	char			*plugin_dir;
@@ -66,6 +69,16 @@ struct config {
 	int			 callback_port_max;
 	int			 callback_connect_timeout_ms;
 	int			 callback_retry_ms;
+	int			 callback_max_pending;	/* per client */
+
+	/* [security] */
+	char			*token;		/* NULL: no authentication */
+	char			*admin_token;	/* NULL: admin only on Unix */
+	int			 auth_timeout_s;
+	bool			 unix_trusted;
+	struct cidr		*allow;		/* empty: any address */
+	int			 nallow;
+	int			 max_clients_per_ip;	/* 0: no limit */
 
 	struct config_section	*sections;
 	int			 nsections;

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "callback.h"
+#include "cidr.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "endpoint.h"
@@ -37,8 +38,9 @@
 #include "request.h"
 #include "server.h"
 
-/* Unsent replies a client may leave unread before it is cut off. */
-#define CONN_MAX_OUTPUT	(1024 * 1024)
+/* Before AUTH a line is a password at most: keep the door narrow. */
+#define PREAUTH_MAX_LINE 256
+#define MAX_AUTH_FAILURES 3
 
 TAILQ_HEAD(request_list, request);
 
@@ -65,6 +67,11 @@ struct conn {
 		struct sockaddr_in	sin;
 		struct sockaddr_in6	sin6;
 	}			 peer_addr;	/* TCP peers, for callbacks */
+	bool			 authed;
+	bool			 admin;		/* may run PICMD_CMD_ADMIN */
+	uint8_t			 auth_failures;
+	time_t			 opened;	/* monotonic seconds */
+	time_t			 last_active;	/* last complete request */
 	const char		*cur_tag;	/* tag of the line being run */
 	char			*quit_tag;
 	char			 peer[64];
@@ -156,7 +163,7 @@ conn_write(struct conn *c, const char *line, size_t len, int code)
 		conn_close(c);
 		return;
 	}
-	if (evbuffer_get_length(out) > CONN_MAX_OUTPUT) {
+	if (evbuffer_get_length(out) > (size_t)s->cfg->max_output) {
 		log_warnx("client %s does not read its replies (%zu bytes "
 		    "unsent); closing", c->peer, evbuffer_get_length(out));
 		conn_close(c);
@@ -327,8 +334,17 @@ conn_submit_callback(struct conn *c, const struct command *cmd,
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
 	timespec_after_ms(&r->ctx.deadline, s->cfg->command_timeout_ms);
-	if ((r->cb = callback_target(s, &c->peer_addr.sa, c->peer_len,
-	    c->cb_port)) == NULL) {
+	switch (callback_target(s, &c->peer_addr.sa, c->peer_len, c->cb_port,
+	    (unsigned)s->cfg->callback_max_pending, &r->cb)) {
+	case 0:
+		break;
+	case CALLBACK_TOO_MANY:
+		request_free(r);
+		snprintf(msg, sizeof(msg), "%d callback results already pending "
+		    "for this client", s->cfg->callback_max_pending);
+		conn_answer(c, tag, PICMD_ERR_BUSY, msg);
+		return;
+	default:
 		request_free(r);
 		conn_answer(c, tag, PICMD_ERR_INTERNAL, "out of memory");
 		return;
@@ -421,6 +437,44 @@ conn_submit(struct conn *c, const struct command *cmd, const char *tag,
 	r->timer_armed = true;
 }
 
+static time_t
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * A browser can be made to send an HTTP request to any address and port; a
+ * line protocol that executed its lines would then let any web page drive
+ * the Pi's pins.  So a line that looks like HTTP closes the connection
+ * before anything runs: a request line ("POST /x HTTP/1.1") or a header
+ * ("Host: ..."), whose first word ends in ':' and so is no command name.
+ */
+static bool
+looks_like_http(const char *line, size_t len)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "HEAD",
+	    "DELETE", "OPTIONS", "CONNECT", "PATCH", "TRACE" };
+	size_t w = 0, i;
+
+	while (w < len && line[w] != ' ' && line[w] != '\t')
+		w++;
+	if (w > 1 && line[w - 1] == ':' && line[0] != '#')
+		return true;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strlen(methods[i]) == w && memcmp(line, methods[i], w) == 0)
+			break;
+	if (i == sizeof(methods) / sizeof(methods[0]) || w == len)
+		return false;
+	if (line[w + 1] == '/' || line[w + 1] == '*' ||
+	    memmem(line + w, len - w, "://", 3) != NULL)
+		return true;
+	return len >= 8 && memmem(line, len, " HTTP/", 6) != NULL;
+}
+
 static void
 conn_handle_line(struct conn *c, const char *line, size_t len)
 {
@@ -431,15 +485,28 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 	char msg[256];
 	int nargs;
 
+	if (looks_like_http(line, len)) {
+		log_warnx("client %s sent an HTTP request; closing", c->peer);
+		s->stats.http_rejected_total++;
+		conn_close(c);
+		return;
+	}
 	st = proto_parse(line, len, s->words, pr);
 	if (st == PROTO_BLANK)
 		return;
 	s->stats.commands_total++;
+	c->last_active = mono_seconds();
 	if (st == PROTO_ERROR) {
 		conn_answer(c, pr->tag, REPLY_PROTO, pr->error);
 		return;
 	}
-	if ((cmd = dispatch_lookup(s->dispatch, pr->argc, pr->argv)) == NULL) {
+	cmd = dispatch_lookup(s->dispatch, pr->argc, pr->argv);
+	if (!c->authed && (cmd == NULL || !(cmd->flags & CMD_PREAUTH))) {
+		conn_answer(c, pr->tag, PICMD_ERR_DENIED,
+		    "authentication required");
+		return;
+	}
+	if (cmd == NULL) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s' (HELP lists "
 		    "commands)", pr->argv[0]);
 		conn_answer(c, pr->tag, REPLY_UNKNOWN, msg);
@@ -449,6 +516,13 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 	if (!dispatch_args_ok(cmd, nargs)) {
 		snprintf(msg, sizeof(msg), "usage: %s", cmd->usage);
 		conn_answer(c, pr->tag, PICMD_ERR_ARGS, msg);
+		return;
+	}
+	if ((cmd->flags & PICMD_CMD_ADMIN) && !c->admin) {
+		conn_answer(c, pr->tag, PICMD_ERR_DENIED, s->cfg->admin_token ?
+		    "admin command: AUTH with the admin token first" :
+		    "admin command: set [security] admin_token, or use the "
+		    "Unix socket");
 		return;
 	}
 	if (cmd->builtin != NULL) {
@@ -477,13 +551,14 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 }
 
 static void
-conn_toolong(struct conn *c)
+conn_toolong(struct conn *c, size_t max)
 {
 	struct server *s = c->srv;
 	char msg[96];
 
 	s->stats.commands_total++;
-	snprintf(msg, sizeof(msg), "line longer than %d bytes", s->cfg->max_line);
+	snprintf(msg, sizeof(msg), "line longer than %zu bytes%s", max,
+	    c->authed ? "" : " before AUTH");
 	conn_answer(c, NULL, REPLY_TOOLONG, msg);
 	c->input_done = true;
 	bufferevent_disable(c->bev, EV_READ);
@@ -499,6 +574,8 @@ conn_process_input(struct conn *c)
 	size_t max = (size_t)s->cfg->max_line;
 
 	while (!c->dead && !c->input_done && !c->closing) {
+		if (!c->authed && max > PREAUTH_MAX_LINE)
+			max = PREAUTH_MAX_LINE;
 		size_t avail, scan, len, consume;
 		unsigned char *p, *nl;
 
@@ -520,7 +597,7 @@ conn_process_input(struct conn *c)
 			len = (size_t)(nl - p);
 			consume = len + 1;
 		} else if (scan == max + 2) {
-			conn_toolong(c);
+			conn_toolong(c, max);
 			return;
 		} else if (c->eof) {
 			len = consume = avail;	/* the last line needs no LF */
@@ -529,7 +606,7 @@ conn_process_input(struct conn *c)
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
 		if (len > max) {
-			conn_toolong(c);
+			conn_toolong(c, max);
 			return;
 		}
 		conn_handle_line(c, (const char *)p, len);
@@ -589,6 +666,92 @@ conn_shutdown(struct conn *c)
 	conn_release(c);
 }
 
+/* Compare without an early exit, so timing tells nothing about the
+ * secret but its length. */
+static bool
+secret_equal(const char *secret, const char *guess)
+{
+	size_t slen = strlen(secret), glen = strlen(guess);
+	unsigned char diff = slen != glen;
+
+	for (size_t i = 0; i < slen; i++)
+		diff |= (unsigned char)secret[i] ^
+		    (unsigned char)(i < glen ? guess[i] : 0);
+	return diff == 0;
+}
+
+int
+conn_auth(struct conn *c, const char *token, struct strbuf *text)
+{
+	struct server *s = c->srv;
+	const struct config *cfg = s->cfg;
+	bool admin_ok = cfg->admin_token != NULL &&
+	    secret_equal(cfg->admin_token, token);
+	bool user_ok = cfg->token != NULL && secret_equal(cfg->token, token);
+
+	if (cfg->token == NULL && cfg->admin_token == NULL) {
+		strbuf_adds(text, "no token is configured");
+		return PICMD_ERR_DENIED;
+	}
+	if (admin_ok || user_ok) {
+		c->authed = true;
+		c->admin = c->admin || admin_ok;
+		c->auth_failures = 0;
+		return REPLY_OK;
+	}
+	s->stats.auth_failed_total++;
+	log_warnx("client %s: wrong token", c->peer);
+	if (++c->auth_failures >= MAX_AUTH_FAILURES) {
+		/* Answer, then hang up: no more guesses on this connection. */
+		c->input_done = true;
+		bufferevent_disable(c->bev, EV_READ);
+		strbuf_adds(text, "wrong token; closing");
+	} else
+		strbuf_adds(text, "wrong token");
+	return PICMD_ERR_DENIED;
+}
+
+void
+conn_sweep(struct server *s)
+{
+	const struct config *cfg = s->cfg;
+	time_t now = mono_seconds();
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->closing)
+			continue;
+		if (!c->authed && now - c->opened >= cfg->auth_timeout_s) {
+			log_info("client %s did not authenticate within %d s; "
+			    "closing", c->peer, cfg->auth_timeout_s);
+			conn_close(c);
+			continue;
+		}
+		/* Only whole requests count as activity, so a client that
+		 * dribbles bytes (slowloris) is cut as well. */
+		if (cfg->idle_timeout_s > 0 && c->pending == 0 && !c->quit &&
+		    now - c->last_active >= cfg->idle_timeout_s) {
+			log_debug("client %s idle for %d s; closing", c->peer,
+			    cfg->idle_timeout_s);
+			s->stats.idle_closed_total++;
+			conn_close(c);
+		}
+	}
+}
+
+unsigned
+conn_count_from(struct server *s, const struct sockaddr *sa)
+{
+	struct conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &s->conns, link)
+		if (c->peer_len > 0 && sockaddr_same_ip(&c->peer_addr.sa, sa))
+			n++;
+	return n;
+}
+
 void
 conn_shutdown_all(struct server *s)
 {
@@ -639,14 +802,6 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			conn_process_input(c);
 			conn_progress(c);
 		}
-	} else if (what & BEV_EVENT_TIMEOUT) {
-		if (c->pending > 0 || c->closing) {
-			/* Waiting for our replies is not idling. */
-			bufferevent_enable(c->bev, EV_READ);
-		} else {
-			log_debug("client %s idle; closing", c->peer);
-			conn_close(c);
-		}
 	}
 	conn_release(c);
 }
@@ -656,10 +811,18 @@ conn_job_done(struct job *job, void *arg)
 {
 	struct request *r = (struct request *)job;
 	struct server *s = arg;
-	struct conn *c = r->conn;
+	struct conn *c;
 
 	s->jobs_out--;
 	r->in_pool = false;
+	/* A result that comes back when the deadline has passed is late even
+	 * if the loop sees it before the timer fires: the handler was told
+	 * (remaining_ms() == 0) that it would be discarded. */
+	if (r->timer_armed && ctx_remaining_ms(&r->ctx) == 0) {
+		event_del(&r->timer);
+		request_timeout_cb(-1, 0, r);
+	}
+	c = r->conn;
 	if (r->cb != NULL) {
 		if (r->timer_armed)
 			event_del(&r->timer);
@@ -723,12 +886,14 @@ conn_new(struct server *s, int fd, const struct sockaddr *sa, socklen_t salen,
 	TAILQ_INIT(&c->order);
 	TAILQ_INIT(&c->tagged);
 	endpoint_format(sa, salen, c->peer, sizeof(c->peer));
+	c->opened = c->last_active = mono_seconds();
+	/* File permissions guard the Unix socket, so its clients may be
+	 * trusted like the local administrator. */
+	if (is_unix && s->cfg->unix_trusted)
+		c->authed = c->admin = true;
+	else
+		c->authed = s->cfg->token == NULL;
 	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	if (s->cfg->idle_timeout_s > 0) {
-		struct timeval tv = { s->cfg->idle_timeout_s, 0 };
-
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
-	}
 	bufferevent_enable(c->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->nclients++;

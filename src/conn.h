@@ -27,6 +27,12 @@ struct server *conn_server(struct conn *c);
 struct strbuf;
 /* CALLBACK <port>|OFF: a reply code, with a message in text on error. */
 int	conn_set_callback(struct conn *c, const char *arg, struct strbuf *text);
+/* AUTH <token>: a reply code, with a message in text on error. */
+int	conn_auth(struct conn *c, const char *token, struct strbuf *text);
+/* Close connections idle, or unauthenticated, for too long. */
+void	conn_sweep(struct server *s);
+/* Connections open from the same IP address as sa. */
+unsigned conn_count_from(struct server *s, const struct sockaddr *sa);
 /* Drain: every connection stops reading and closes once answered. */
 void	conn_shutdown_all(struct server *s);
 /* Close every connection now. */

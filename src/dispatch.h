@@ -17,6 +17,9 @@
 
 #define DISPATCH_MAX_NAME_WORDS 4
 
+/* Internal flags, above the plugin ABI's PICMD_CMD_* bits. */
+#define CMD_PREAUTH	0x100u	/* allowed before AUTH */
+
 struct conn;
 struct plugin;
 

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "cidr.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "listener.h"
@@ -16,7 +17,6 @@
 #include "server.h"
 
 #define LISTEN_BACKLOG	511
-#define UNIX_SOCKET_MODE 0660	/* owner and group; see docs/SECURITY.md */
 
 struct listener {
 	struct server		*srv;
@@ -39,7 +39,19 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	if (s->nclients >= (unsigned)s->cfg->max_clients) {
+	if (l->ep.family != AF_UNIX && s->cfg->nallow > 0 &&
+	    !cidr_match_any(s->cfg->allow, s->cfg->nallow, sa)) {
+		char peer[ENDPOINT_TEXT_MAX];
+
+		endpoint_format(sa, (socklen_t)salen, peer, sizeof(peer));
+		log_info("refused %s: not in [security] allow", peer);
+		close(fd);
+		s->stats.denied_total++;
+		return;
+	}
+	if (s->nclients >= (unsigned)s->cfg->max_clients ||
+	    (l->ep.family != AF_UNIX && s->cfg->max_clients_per_ip > 0 &&
+	    conn_count_from(s, sa) >= (unsigned)s->cfg->max_clients_per_ip)) {
 		/* Best effort: the socket is non-blocking and new, so the
 		 * line fits in its buffer; a client that is gone is fine. */
 		(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
@@ -111,7 +123,7 @@ open_socket(struct listener *l)
 		}
 		/* The mode is set by bind() from the umask; this runs
 		 * before any worker thread exists. */
-		old_mask = umask(0777 & ~UNIX_SOCKET_MODE);
+		old_mask = umask(0777 & ~(mode_t)l->srv->cfg->unix_mode);
 		if (bind(fd, (const struct sockaddr *)&ep->addr,
 		    ep->addrlen) == -1) {
 			umask(old_mask);

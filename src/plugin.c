@@ -1,9 +1,12 @@
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "plugin.h"
@@ -167,6 +170,9 @@ static const struct picmd_api host_api = {
 	.log = log_msg,
 };
 
+static int check_trusted(const char *path, bool is_dir, char *why,
+    size_t whysize);
+
 static void
 plugin_free(struct plugin *p)
 {
@@ -207,6 +213,14 @@ plugin_load(struct plugins *ps, const char *name, const struct config *cfg,
 		return 1;
 	}
 
+	{
+		char why[1024];
+
+		if (check_trusted(p->path, false, why, sizeof(why)) == -1) {
+			init_report(&in, 0, "%s", why);
+			goto fail;
+		}
+	}
 	if ((p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		err = dlerror();
 		init_report(&in, 0, "cannot load plugin: %s",
@@ -253,6 +267,36 @@ fail:
 	dispatch_remove_owner(d, p);
 	plugin_free(p);
 	return in.problems > 0 ? in.problems : 1;
+}
+
+/*
+ * Code loaded into the daemon runs with its privileges, so (as OpenSSH's
+ * StrictModes does for keys) refuse a plugin that someone other than root
+ * or the daemon's own user could have replaced.
+ */
+static int
+check_trusted(const char *path, bool is_dir, char *why, size_t whysize)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(why, whysize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(why, whysize, "%s %s is writable by group or others; "
+		    "refusing to load plugins from it (chmod go-w %s)",
+		    is_dir ? "plugin directory" : "plugin", path, path);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(why, whysize, "%s %s is owned by uid %u, neither root "
+		    "nor this daemon's user; refusing it",
+		    is_dir ? "plugin directory" : "plugin", path,
+		    (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -341,6 +385,15 @@ plugins_load(const struct config *cfg, struct dispatch *d,
 	if (ps->sysfs_root == NULL || ps->procfs_root == NULL)
 		return 1;
 
+	{
+		char why[1024];
+
+		if (check_trusted(cfg->plugin_dir, true, why, sizeof(why)) == -1) {
+			if (report != NULL)
+				report(arg, why);
+			return 1 + plugins_check_sections(ps, cfg, report, arg);
+		}
+	}
 	if (cfg->load != NULL) {
 		names = cfg->load;
 		n = cfg->nload;

@@ -59,6 +59,14 @@ server_conn_gone(struct server *s)
 }
 
 static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_sweep(arg);
+}
+
+static void
 drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
@@ -264,6 +272,14 @@ server_start(struct server *s)
 	s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
 	s->sig_hup = evsignal_new(s->base, SIGHUP, signal_cb, s);
 	s->drain_timer = evtimer_new(s->base, drain_deadline_cb, s);
+	/* One timer for every connection's idle and auth deadline: cheaper
+	 * than a timer per connection, and whole seconds are precise
+	 * enough for both. */
+	s->sweep_timer = event_new(s->base, -1, EV_PERSIST, sweep_cb, s);
+	tv.tv_sec = 1;
+	tv.tv_usec = 0;
+	if (s->sweep_timer == NULL || event_add(s->sweep_timer, &tv) == -1)
+		return -1;
 	if (s->sig_term == NULL || s->sig_int == NULL || s->sig_hup == NULL ||
 	    s->drain_timer == NULL || evsignal_add(s->sig_term, NULL) == -1 ||
 	    evsignal_add(s->sig_int, NULL) == -1 ||
@@ -325,6 +341,8 @@ server_free(struct server *s)
 		event_free(s->sig_hup);
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
+	if (s->sweep_timer != NULL)
+		event_free(s->sweep_timer);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	free(s->words);
@@ -344,7 +362,8 @@ server_stats(struct server *s, struct strbuf *out)
 	    "rejected_total=%llu commands_total=%llu replies_total=%llu "
 	    "errors_total=%llu busy_total=%llu timeouts_total=%llu "
 	    "dropped_total=%llu callbacks_sent=%llu callbacks_failed=%llu "
-	    "inflight=%u queue_depth=%zu workers=%d workers_busy=%u "
+	    "denied_total=%llu auth_failed_total=%llu http_rejected_total=%llu "
+	    "idle_closed_total=%llu inflight=%u queue_depth=%zu workers=%d workers_busy=%u "
 	    "plugins=%d commands=%zu",
 	    (long long)(now.tv_sec - s->started.tv_sec), s->nclients,
 	    (unsigned long long)st->connections_total,
@@ -356,7 +375,11 @@ server_stats(struct server *s, struct strbuf *out)
 	    (unsigned long long)st->timeouts_total,
 	    (unsigned long long)st->dropped_total,
 	    (unsigned long long)st->callbacks_sent,
-	    (unsigned long long)st->callbacks_failed, s->jobs_out,
+	    (unsigned long long)st->callbacks_failed,
+	    (unsigned long long)st->denied_total,
+	    (unsigned long long)st->auth_failed_total,
+	    (unsigned long long)st->http_rejected_total,
+	    (unsigned long long)st->idle_closed_total, s->jobs_out,
 	    pool_queued(s->pool), pool_threads(s->pool), pool_busy(s->pool),
 	    s->plugins->count, dispatch_count(s->dispatch));
 }

@@ -30,6 +30,10 @@ struct stats {
 	uint64_t	dropped_total;		/* client gone before reply */
 	uint64_t	callbacks_sent;		/* results written to callbacks */
 	uint64_t	callbacks_failed;	/* results that could not be */
+	uint64_t	denied_total;		/* refused by [security] allow */
+	uint64_t	auth_failed_total;
+	uint64_t	http_rejected_total;
+	uint64_t	idle_closed_total;
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -58,6 +62,7 @@ struct server {
 	struct event		*sig_int;
 	struct event		*sig_hup;
 	struct event		*drain_timer;
+	struct event		*sweep_timer;	/* idle and auth timeouts */
 	bool			 draining;
 
 	const struct timeval	*command_timeout;	/* common timeout */
