@@ -4,6 +4,9 @@
 #   make run        build, then run the daemon on config/picmd.ini
 #   make test       build, then run every test (also under ASan+UBSan)
 #   make SANITIZE=address|thread ...   sanitized build in build/<kind>/
+#   make test SANITIZE=address|thread   every test, that sanitizer only
+#   make test-valgrind   the integration tests under valgrind memcheck
+#   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (60) each
 
 VERSION		:= 0.1.0
 CC		?= cc
@@ -27,6 +30,9 @@ endif
 
 DEPS_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libevent_core libevent_pthreads inih 2>/dev/null)
 DEPS_LIBS	= $(shell $(PKG_CONFIG) --libs libevent_core libevent_pthreads inih 2>/dev/null)
+# libsystemd is optional: without it the sd-daemon calls are no-ops.
+SYSTEMD_CFLAGS	= $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo -DHAVE_LIBSYSTEMD $$($(PKG_CONFIG) --cflags libsystemd))
+SYSTEMD_LIBS	= $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
 CMOCKA_CFLAGS	= $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -42,7 +48,8 @@ ALL_LDFLAGS	:= $(LDFLAGS) $(SANFLAGS)
 CORE_SRCS	:= src/config.c src/conn.c src/dispatch.c src/endpoint.c \
 		   src/listener.c src/log.c src/plugin.c src/pool.c \
 		   src/proto.c src/request.c src/server.c src/builtin.c \
-		   src/strbuf.c src/callback.c src/cidr.c
+		   src/strbuf.c src/callback.c src/cidr.c \
+		   src/service.c
 CORE_OBJS	:= $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 # A plugin is commands/NAME.c, or a folder commands/NAME/ of .c files
 # (a plugin with backends); NAME_LIBS names what it links against.
@@ -65,7 +72,8 @@ TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
 TEST_PLUGINS	:= $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so)
 
 .PHONY: all deps deps-test run test check check-unit check-integration \
-	test-asan clean
+	test-asan clean deps-fuzz deps-valgrind fuzz fuzz-build fuzz-regress \
+	test-valgrind
 
 all: $(BUILD)/picmdd $(BUILD)/picmd $(PLUGINS)
 
@@ -76,7 +84,7 @@ deps-test:
 	@tools/deps.sh test
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) $(DEPS_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPS_CFLAGS) $(SYSTEMD_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/client/%.o: src/client/%.c | $(BUILD)/obj/client
 	$(CC) $(ALL_CFLAGS) $(EDIT_CFLAGS) -Isrc -MMD -MP -c -o $@ $<
@@ -85,7 +93,7 @@ $(BUILD)/picmd: $(CLIENT_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EDIT_LIBS)
 
 $(BUILD)/picmdd: $(CORE_OBJS) $(BUILD)/obj/main.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS) -ldl -lpthread
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS) $(SYSTEMD_LIBS) -ldl -lpthread
 
 $(BUILD)/commands/%.so: commands/%.c include/picmd/plugin.h | $(BUILD)/commands
 	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -fPIC -shared -fvisibility=hidden \
@@ -107,7 +115,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/harness.c tests/unit/harne
 		-DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/commands"' \
 		-DTEST_FIXTURES='"$(abspath tests/fixtures)"' \
 		-o $@ $< tests/unit/harness.c $(CORE_OBJS) $(ALL_LDFLAGS) \
-		$(CMOCKA_LIBS) $(DEPS_LIBS) -ldl -lpthread
+		$(CMOCKA_LIBS) $(DEPS_LIBS) $(SYSTEMD_LIBS) -ldl -lpthread
 
 $(BUILD)/obj $(BUILD)/obj/client $(BUILD)/commands $(BUILD)/tests $(BUILD)/tests/plugins:
 	@mkdir -p $@
@@ -127,9 +135,75 @@ check-integration: check-build
 
 check: check-unit check-integration
 
+# "make test": the plain build, then ASan+UBSan.  "make test
+# SANITIZE=address|thread": that leg only (the variable reaches the
+# sub-make from the command line).
 test: deps-test
 	@$(MAKE) --no-print-directory check
+ifeq ($(SANITIZE),)
 	@$(MAKE) --no-print-directory SANITIZE=address check
+endif
+
+# ThreadSanitizer: tests/tsan.supp says what is not ours, and why.  Every
+# process a test starts (unit tests, the daemon) inherits these options;
+# options the caller gives come later and win.
+ifeq ($(SANITIZE),thread)
+export TSAN_OPTIONS := suppressions=$(abspath tests/tsan.supp) \
+	second_deadlock_stack=1 $(TSAN_OPTIONS)
+endif
+
+# valgrind memcheck on the integration tests, plain build (no sanitizer).
+# A leak or memory error makes the daemon exit 99, and the harness
+# asserts exit status 0 when it stops each daemon.
+VALGRIND	?= valgrind --error-exitcode=99 --leak-check=full \
+		   --errors-for-leak-kinds=definite,indirect \
+		   --show-leak-kinds=definite,indirect
+
+deps-valgrind:
+	@tools/deps.sh valgrind
+
+test-valgrind: deps-valgrind
+	@$(MAKE) --no-print-directory SANITIZE= BUILD=build check-build
+	PICMD_TEST_WRAPPER="$(VALGRIND)" python3 tests/integration/run.py \
+		--build build
+
+# libFuzzer (tests/fuzz/README): clang, with ASan+UBSan; the harnesses
+# compile the few sources they test themselves.  New corpus entries go to
+# build/fuzz/corpus/, crash inputs to build/fuzz/crashes/.
+FUZZ_CC		?= clang-14
+FUZZ_SECONDS	?= 60
+FUZZ_BUILD	:= build/fuzz
+FUZZ_NAMES	:= proto config
+FUZZ_BINS	:= $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+# (clang also flags log.c's vsnprintf, which gcc accepts: no-format-nonliteral)
+FUZZ_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-format-nonliteral -g -O1 \
+		   -fsanitize=fuzzer,address,undefined \
+		   -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+		   -Iinclude -Isrc -DPICMD_VERSION='"$(VERSION)"' \
+		   -DPICMD_PLUGIN_DIR='"$(PREFIX)/lib/picmd/commands"'
+fuzz_proto_SRCS	:= src/proto.c src/strbuf.c
+fuzz_config_SRCS := src/config.c src/log.c src/endpoint.c src/cidr.c
+fuzz_config_LIBS = $(shell $(PKG_CONFIG) --cflags --libs inih 2>/dev/null)
+
+deps-fuzz:
+	@tools/deps.sh fuzz
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) $$(wildcard src/*.h)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(fuzz_$*_SRCS) $(fuzz_$*_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each harness over its seed corpus only (with the crash inputs kept there).
+fuzz-regress: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@for n in $(FUZZ_NAMES); do \
+		tests/fuzz/run.sh $(FUZZ_BUILD) $$n 0 || exit 1; done
+
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@for n in $(FUZZ_NAMES); do \
+		tests/fuzz/run.sh $(FUZZ_BUILD) $$n $(FUZZ_SECONDS) || exit 1; done
 
 clean:
 	rm -rf build

@@ -7,6 +7,7 @@
  * section headers (also empty ones, so "[nosuchplugin]" can be reported).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -287,7 +288,10 @@ add_cidr(struct parse_ctx *ctx, const char *item)
 
 /*
  * The first line of a secret file.  The file must not be readable or
- * writable by everybody: a world-readable secret is no secret.
+ * writable by everybody: a world-readable secret is no secret.  It must
+ * be a regular file: opening a FIFO, or reading a terminal or a pipe
+ * (token_file = /dev/stdin), would block the start-up or a reload for
+ * ever, so the open does not wait and anything else is refused.
  */
 static char *
 read_secret_file(struct parse_ctx *ctx, const char *key, const char *value)
@@ -297,16 +301,27 @@ read_secret_file(struct parse_ctx *ctx, const char *key, const char *value)
 	struct stat st;
 	ssize_t n;
 	FILE *fp;
+	int fd;
 
 	if ((path = config_resolve_path(ctx->cfg->dir, value)) == NULL)
 		return NULL;
-	if ((fp = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
+	    -1 || fstat(fd, &st) == -1 || (fp = fdopen(fd, "r")) == NULL) {
 		report(ctx, ctx->lineno, "cannot read %s '%s': %s", key, path,
 		    strerror(errno));
+		if (fd != -1)
+			close(fd);
 		free(path);
 		return NULL;
 	}
-	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 0007) != 0) {
+	if (!S_ISREG(st.st_mode)) {
+		report(ctx, ctx->lineno, "%s '%s' is not a regular file", key,
+		    path);
+		fclose(fp);
+		free(path);
+		return NULL;
+	}
+	if ((st.st_mode & 0007) != 0) {
 		report(ctx, ctx->lineno, "%s '%s' is accessible by everybody "
 		    "(mode %03o): run chmod o-rwx %s", key, path,
 		    (unsigned)(st.st_mode & 0777), path);
@@ -520,6 +535,21 @@ handler(void *user, const char *section, const char *name, const char *value)
 	struct parse_ctx *ctx = user;
 	struct config_section *s;
 	struct config_kv *kv;
+	char trimmed[128];
+	size_t n;
+
+	/* inih keeps the blanks of "[ diag ]"; drop them, as
+	 * note_section_header() does, so both agree on the name. */
+	while (*section == ' ' || *section == '\t')
+		section++;
+	n = strlen(section);
+	while (n > 0 && (section[n - 1] == ' ' || section[n - 1] == '\t'))
+		n--;
+	if (n >= sizeof(trimmed))
+		n = sizeof(trimmed) - 1;
+	memcpy(trimmed, section, n);
+	trimmed[n] = '\0';
+	section = trimmed;
 
 	if (*section == '\0') {
 		report(ctx, ctx->lineno, "key '%s' outside a section", name);

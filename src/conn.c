@@ -729,9 +729,13 @@ conn_sweep(struct server *s)
 			continue;
 		}
 		/* Only whole requests count as activity, so a client that
-		 * dribbles bytes (slowloris) is cut as well. */
+		 * dribbles bytes (slowloris) is cut as well.  A reply still
+		 * in the output buffer is pending too: closing now would
+		 * lose it.  The times are whole seconds, so ">": ">=" could
+		 * cut a client idle for just over idle_timeout_s - 1. */
 		if (cfg->idle_timeout_s > 0 && c->pending == 0 && !c->quit &&
-		    now - c->last_active >= cfg->idle_timeout_s) {
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+		    now - c->last_active > cfg->idle_timeout_s) {
 			log_debug("client %s idle for %d s; closing", c->peer,
 			    cfg->idle_timeout_s);
 			s->stats.idle_closed_total++;

@@ -199,7 +199,8 @@ static void
 dispatch_sort(struct dispatch *d)
 {
 	if (!d->sorted) {
-		qsort(d->cmds, d->n, sizeof(d->cmds[0]), cmp_commands);
+		if (d->n > 0)	/* cmds is NULL while the table is empty */
+			qsort(d->cmds, d->n, sizeof(d->cmds[0]), cmp_commands);
 		d->sorted = true;
 	}
 }

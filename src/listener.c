@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct listener {
 	struct evconnlistener	*evl;
 	struct event		*backoff;
 	struct endpoint		 ep;
+	bool			 adopted;	/* from the service manager */
 	char			 bound[ENDPOINT_TEXT_MAX];
 };
 
@@ -155,6 +157,76 @@ open_socket(struct listener *l)
 	return fd;
 }
 
+static int
+listener_start(struct server *s, struct listener *l, int fd)
+{
+	l->evl = evconnlistener_new(s->base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG, fd);
+	if (l->evl == NULL) {
+		log_warn("%s: listen", l->bound);
+		close(fd);
+		return -1;
+	}
+	s->nlisteners++;
+	evconnlistener_set_error_cb(l->evl, accept_error_cb);
+	if ((l->backoff = evtimer_new(s->base, backoff_cb, l)) == NULL)
+		return -1;
+	log_info("listening on %s%s", l->bound, l->adopted ?
+	    " (socket activation)" : "");
+	return 0;
+}
+
+/*
+ * Serve the n sockets the service manager passed (fds 3 .. 3+n-1) instead
+ * of [server] listen.  Protected mode applies to them as well.
+ */
+int
+listeners_adopt(struct server *s, int n)
+{
+	if ((s->listeners = calloc((size_t)n, sizeof(*s->listeners))) == NULL)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct listener *l = &s->listeners[i];
+		int fd = 3 + i, type = 0, flags;
+		socklen_t len = sizeof(type);
+
+		l->srv = s;
+		l->adopted = true;
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+		    type != SOCK_STREAM) {
+			log_warnx("socket activation: fd %d is not a stream "
+			    "socket", fd);
+			return -1;
+		}
+		l->ep.addrlen = sizeof(l->ep.addr);
+		if (getsockname(fd, (struct sockaddr *)&l->ep.addr,
+		    &l->ep.addrlen) == -1) {
+			log_warn("socket activation: fd %d", fd);
+			return -1;
+		}
+		l->ep.family = l->ep.addr.ss_family;
+		endpoint_format((struct sockaddr *)&l->ep.addr, l->ep.addrlen,
+		    l->bound, sizeof(l->bound));
+		strcpy(l->ep.text, l->bound);
+		if (s->cfg->token == NULL && !endpoint_is_loopback(&l->ep)) {
+			log_msg(PICMD_LOG_ERROR, "protected mode: activated "
+			    "socket %s is not a loopback address and [security] "
+			    "has no token; set token_file (or token) in "
+			    "[security]", l->bound);
+			return -1;
+		}
+		flags = fcntl(fd, F_GETFL);
+		if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+			log_warn("socket activation: fd %d", fd);
+			return -1;
+		}
+		if (listener_start(s, l, fd) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 listeners_open(struct server *s)
 {
@@ -169,21 +241,9 @@ listeners_open(struct server *s)
 
 		l->srv = s;
 		l->ep = cfg->listen[i];
-		if ((fd = open_socket(l)) == -1)
+		if ((fd = open_socket(l)) == -1 ||
+		    listener_start(s, l, fd) == -1)
 			return -1;
-		l->evl = evconnlistener_new(s->base, accept_cb, l,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-		    LISTEN_BACKLOG, fd);
-		if (l->evl == NULL) {
-			log_warn("%s: listen", l->ep.text);
-			close(fd);
-			return -1;
-		}
-		s->nlisteners++;
-		evconnlistener_set_error_cb(l->evl, accept_error_cb);
-		if ((l->backoff = evtimer_new(s->base, backoff_cb, l)) == NULL)
-			return -1;
-		log_info("listening on %s", l->bound);
 	}
 	return 0;
 }
@@ -197,7 +257,8 @@ listeners_close(struct server *s)
 		if (l->evl != NULL) {
 			evconnlistener_free(l->evl);
 			l->evl = NULL;
-			if (l->ep.family == AF_UNIX)
+			/* An activated socket belongs to the manager. */
+			if (l->ep.family == AF_UNIX && !l->adopted)
 				unlink(((struct sockaddr_un *)&l->ep.addr)->
 				    sun_path);
 		}

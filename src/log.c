@@ -4,6 +4,8 @@
  * is an atomic so SIGHUP can change it while workers log.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,15 @@
 
 static _Atomic int log_level = PICMD_LOG_INFO;
 static const char *log_progname = "picmdd";
+static bool log_to_journal;
+
+/* syslog priorities, as "<N>" prefixes the journal understands. */
+static const char *const journal_prefix[] = {
+	[PICMD_LOG_ERROR] = "<3>",
+	[PICMD_LOG_WARN] = "<4>",
+	[PICMD_LOG_INFO] = "<6>",
+	[PICMD_LOG_DEBUG] = "<7>",
+};
 
 static const char *const level_names[] = {
 	[PICMD_LOG_ERROR] = "error",
@@ -23,10 +34,31 @@ static const char *const level_names[] = {
 	[PICMD_LOG_DEBUG] = "debug",
 };
 
+/*
+ * systemd sets JOURNAL_STREAM to the device and inode of the stream it
+ * connected to stderr; only when they match is stderr really the journal
+ * (not, say, a pipe the daemon's own child inherited the variable through).
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *progname)
 {
 	log_progname = progname;
+	log_to_journal = stderr_is_journal();
 }
 
 void
@@ -62,8 +94,13 @@ log_write(enum picmd_log_level level, const char *errstr, const char *fmt,
 
 	if ((int)level > atomic_load(&log_level))
 		return;
-	n = snprintf(buf, sizeof(buf), "%s: %s: ", log_progname,
-	    level_names[level]);
+	/* The journal adds the program name itself. */
+	if (log_to_journal)
+		n = snprintf(buf, sizeof(buf), "%s%s: ", journal_prefix[level],
+		    level_names[level]);
+	else
+		n = snprintf(buf, sizeof(buf), "%s: %s: ", log_progname,
+		    level_names[level]);
 	if (n < 0)
 		return;
 	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);

@@ -21,6 +21,7 @@
 #include "plugin.h"
 #include "pool.h"
 #include "server.h"
+#include "service.h"
 
 #define STOP_WAIT_MS 2000	/* for workers after the drain deadline */
 
@@ -67,6 +68,15 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	service_watchdog();
+}
+
+static void
 drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
@@ -90,6 +100,7 @@ server_begin_drain(struct server *s, const char *why)
 		return;
 	}
 	s->draining = true;
+	service_stopping();
 	log_info("%s: draining %u clients and %u commands (at most %d s)", why,
 	    s->nclients, s->jobs_out, s->cfg->drain_timeout_s);
 	listeners_close(s);
@@ -152,19 +163,23 @@ server_reload(struct server *s)
 	char *words;
 
 	log_info("reloading %s", old->path);
+	service_reloading();
 	if (config_load(old->path, &ncfg, report_to_log, NULL) == -1) {
 		log_warnx("reload failed; keeping the running configuration");
+		service_ready("reload failed; running the previous configuration");
 		return;
 	}
 	if (plugins_check_sections(s->plugins, ncfg, report_to_log,
 	    NULL) > 0) {
 		log_warnx("reload failed; keeping the running configuration");
+		service_ready("reload failed; running the previous configuration");
 		config_free(ncfg);
 		return;
 	}
 	if ((words = realloc(s->words, (size_t)ncfg->max_line + 1)) == NULL) {
 		log_warnx("reload: out of memory; keeping the running "
 		    "configuration");
+		service_ready("reload failed; running the previous configuration");
 		config_free(ncfg);
 		return;
 	}
@@ -195,6 +210,7 @@ server_reload(struct server *s)
 	s->cfg = ncfg;
 	config_free(old);
 	log_info("reloaded %s", ncfg->path);
+	service_ready("reloaded");
 }
 
 static void
@@ -235,6 +251,9 @@ server_start(struct server *s)
 {
 	struct config *cfg = s->cfg;
 	struct timeval tv;
+	uint64_t wd_usec;
+	char status[128];
+	int n;
 
 	if (evthread_use_pthreads() == -1) {
 		log_warnx("libevent has no pthreads support");
@@ -253,7 +272,12 @@ server_start(struct server *s)
 		log_warnx("%s: plugins failed to load; not starting", cfg->path);
 		return -1;
 	}
-	if (listeners_open(s) == -1)
+	if ((n = service_listen_fds()) > 0) {
+		log_info("socket activation: serving %d passed sockets instead "
+		    "of [server] listen", n);
+		if (listeners_adopt(s, n) == -1)
+			return -1;
+	} else if (listeners_open(s) == -1)
 		return -1;
 
 	tv.tv_sec = cfg->command_timeout_ms / 1000;
@@ -286,9 +310,23 @@ server_start(struct server *s)
 	    evsignal_add(s->sig_hup, NULL) == -1)
 		return -1;
 
-	log_info("ready: %d listeners, %d plugins, %zu commands, %d workers",
-	    s->nlisteners, s->plugins->count, dispatch_count(s->dispatch),
-	    cfg->workers);
+	if ((wd_usec = service_watchdog_usec()) > 0) {
+		/* Ping at half the interval, from the loop thread, so a stuck
+		 * loop is what the manager notices. */
+		tv.tv_sec = (time_t)(wd_usec / 2 / 1000000);
+		tv.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
+		s->watchdog_timer = event_new(s->base, -1, EV_PERSIST,
+		    watchdog_cb, s);
+		if (s->watchdog_timer == NULL ||
+		    event_add(s->watchdog_timer, &tv) == -1)
+			return -1;
+	}
+
+	snprintf(status, sizeof(status), "%d listeners, %d plugins, %zu "
+	    "commands, %d workers", s->nlisteners, s->plugins->count,
+	    dispatch_count(s->dispatch), cfg->workers);
+	log_info("ready: %s", status);
+	service_ready(status);
 	return 0;
 }
 
@@ -343,6 +381,8 @@ server_free(struct server *s)
 		event_free(s->drain_timer);
 	if (s->sweep_timer != NULL)
 		event_free(s->sweep_timer);
+	if (s->watchdog_timer != NULL)
+		event_free(s->watchdog_timer);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	free(s->words);

@@ -63,6 +63,7 @@ struct server {
 	struct event		*sig_hup;
 	struct event		*drain_timer;
 	struct event		*sweep_timer;	/* idle and auth timeouts */
+	struct event		*watchdog_timer;
 	bool			 draining;
 
 	const struct timeval	*command_timeout;	/* common timeout */

@@ -1,17 +1,22 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, when they are missing.
-# usage: tools/deps.sh build|test
+# usage: tools/deps.sh build|test|fuzz|valgrind
 # Uses apt-get (through sudo when not root); without apt-get it names the
 # packages in one line and fails.
 set -eu
 
-build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev libedit-dev"
+build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev libedit-dev libsystemd-dev"
 test="$build libcmocka-dev python3"
+# libFuzzer is in Debian's compiler-rt package, next to clang's ASan/UBSan.
+fuzz="$build clang-14 libclang-rt-14-dev"
+valgrind="$test valgrind"
 
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+fuzz) want=$fuzz ;;
+valgrind) want=$valgrind ;;
+*) echo "usage: $0 build|test|fuzz|valgrind" >&2; exit 2 ;;
 esac
 
 missing=""

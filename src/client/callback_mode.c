@@ -93,7 +93,16 @@ await_result(int lfd, const char *id, long timeout_ms)
 		if ((cfd = accept(lfd, NULL, NULL)) == -1)
 			continue;
 		lr_init(&lr, cfd);
-		while ((got = lr_next(&lr, &line, (long)(deadline - now_ms()))) == 1) {
+		/* Lines for other ids must not outlast the deadline; and a
+		 * negative timeout would make lr_next() wait forever. */
+		for (;;) {
+			left = deadline - now_ms();
+			if (left <= 0) {
+				got = -2;
+				break;
+			}
+			if ((got = lr_next(&lr, &line, (long)left)) != 1)
+				break;
 			if (line.data[0] == '#' &&
 			    strncmp(line.data + 1, id, idlen) == 0 &&
 			    line.data[1 + idlen] == ' ')

@@ -1,0 +1,323 @@
+/*
+ * The chip backend: a real GPIO chip through the character device, with
+ * libgpiod 1.x (1.6.3 in Debian 12 / Raspberry Pi OS bookworm).
+ *
+ * libgpiod 1.x is not thread-safe as a whole, but its per-line calls
+ * touch only that line's struct gpiod_line (and the chip's fd, which the
+ * kernel serialises).  The one shared thing, the chip's lazily allocated
+ * line array, is filled completely in gpio_chip_open() on the main
+ * thread, so that afterwards the caller's per-line locking is enough.
+ *
+ * Files: the backend reads none itself.  Chip labels and line info come
+ * from ioctls on dev_root/gpiochipN.  (libgpiod's gpiod_chip_open()
+ * checks /sys/bus/gpio/devices/<chip>/dev to make sure the device is a
+ * GPIO chip; that path is fixed inside libgpiod, so [system] sysfs_root
+ * cannot redirect it, and nothing here needs to.)
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpiod.h>
+
+#include "backend.h"
+
+struct chip_backend {
+	struct gpio_backend	 be;		/* first: the common head */
+	struct gpiod_chip	*chip;
+	struct gpiod_line	**lines;	/* one per offset, from open */
+};
+
+static struct chip_backend *
+cb(struct gpio_backend *be)
+{
+	return (struct chip_backend *)be;
+}
+
+/* errno as a sentence a user can act on. */
+static const char *
+open_reason(int err)
+{
+	/* libgpiod answers ENOTTY for anything that is not a gpiochip. */
+	if (err == ENOTTY || err == ENODEV)
+		return "not a GPIO character device";
+	return strerror(err);
+}
+
+static int
+bias_flags(enum gpio_bias bias)
+{
+	switch (bias) {
+	case GPIO_BIAS_DISABLE:
+		return GPIOD_LINE_REQUEST_FLAG_BIAS_DISABLE;
+	case GPIO_BIAS_PULL_UP:
+		return GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP;
+	case GPIO_BIAS_PULL_DOWN:
+		return GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_DOWN;
+	case GPIO_BIAS_AS_IS:
+		break;
+	}
+	return 0;
+}
+
+static void
+copy_name(char *dst, const char *src)
+{
+	snprintf(dst, GPIO_NAME_MAX, "%s", src != NULL ? src : "");
+}
+
+static int
+chip_line_info(struct gpio_backend *be, unsigned off,
+    struct gpio_line_info *info)
+{
+	struct gpiod_line *line = cb(be)->lines[off];
+
+	memset(info, 0, sizeof(*info));
+	if (gpiod_line_update(line) == -1)
+		return -1;
+	copy_name(info->name, gpiod_line_name(line));
+	copy_name(info->consumer, gpiod_line_consumer(line));
+	info->dir = gpiod_line_direction(line) == GPIOD_LINE_DIRECTION_OUTPUT ?
+	    GPIO_DIR_OUT : GPIO_DIR_IN;
+	switch (gpiod_line_bias(line)) {
+	case GPIOD_LINE_BIAS_DISABLE:
+		info->bias = GPIO_BIAS_DISABLE;
+		break;
+	case GPIOD_LINE_BIAS_PULL_UP:
+		info->bias = GPIO_BIAS_PULL_UP;
+		break;
+	case GPIOD_LINE_BIAS_PULL_DOWN:
+		info->bias = GPIO_BIAS_PULL_DOWN;
+		break;
+	default:
+		info->bias = GPIO_BIAS_AS_IS;
+		break;
+	}
+	info->used = gpiod_line_is_used(line);
+	info->edges = -1;
+	return 0;
+}
+
+/*
+ * A line we hold is reconfigured with GPIOHANDLE_SET_CONFIG (kernel 5.5
+ * and later, so every bookworm kernel) rather than released and
+ * requested again: releasing would let another program take it, and on
+ * Pi kernels a released pin falls back to an input.
+ */
+static int
+chip_request(struct gpio_backend *be, unsigned off, int direction,
+    enum gpio_bias bias, int value)
+{
+	struct gpiod_line *line = cb(be)->lines[off];
+	struct gpiod_line_request_config cfg;
+
+	if (gpiod_line_is_requested(line))
+		return gpiod_line_set_config(line, direction,
+		    bias_flags(bias), value);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.consumer = GPIO_CONSUMER;
+	cfg.request_type = direction;
+	cfg.flags = bias_flags(bias);
+	return gpiod_line_request(line, &cfg, value);
+}
+
+static int
+chip_request_as_is(struct gpio_backend *be, unsigned off)
+{
+	/* Held already: it is ours as it is. */
+	if (gpiod_line_is_requested(cb(be)->lines[off]))
+		return 0;
+	/* The kernel refuses bias flags without a direction. */
+	return chip_request(be, off, GPIOD_LINE_REQUEST_DIRECTION_AS_IS,
+	    GPIO_BIAS_AS_IS, 0);
+}
+
+static int
+chip_request_input(struct gpio_backend *be, unsigned off,
+    enum gpio_bias bias)
+{
+	return chip_request(be, off, GPIOD_LINE_REQUEST_DIRECTION_INPUT, bias,
+	    0);
+}
+
+static int
+chip_request_output(struct gpio_backend *be, unsigned off,
+    enum gpio_bias bias, int value)
+{
+	return chip_request(be, off, GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
+	    bias, value);
+}
+
+static int
+chip_get(struct gpio_backend *be, unsigned off)
+{
+	return gpiod_line_get_value(cb(be)->lines[off]);
+}
+
+static int
+chip_set(struct gpio_backend *be, unsigned off, int value)
+{
+	return gpiod_line_set_value(cb(be)->lines[off], value);
+}
+
+static void
+chip_release(struct gpio_backend *be, unsigned off)
+{
+	struct gpiod_line *line = cb(be)->lines[off];
+
+	if (gpiod_line_is_requested(line))
+		gpiod_line_release(line);
+}
+
+static void
+chip_close(struct gpio_backend *be)
+{
+	struct chip_backend *c = cb(be);
+
+	if (c == NULL)
+		return;
+	if (c->lines != NULL)
+		for (unsigned i = 0; i < be->nlines; i++)
+			if (c->lines[i] != NULL)
+				chip_release(be, i);
+	/* gpiod_chip_close() frees the line structs. */
+	if (c->chip != NULL)
+		gpiod_chip_close(c->chip);
+	free(c->lines);
+	free(c);
+}
+
+static const struct gpio_backend_ops chip_ops = {
+	.close = chip_close,
+	.line_info = chip_line_info,
+	.request_as_is = chip_request_as_is,
+	.request_input = chip_request_input,
+	.request_output = chip_request_output,
+	.get = chip_get,
+	.set = chip_set,
+	.release = chip_release,
+};
+
+struct gpio_backend *
+gpio_chip_open(const char *dev_root, const char *name, char *why,
+    size_t whylen)
+{
+	struct chip_backend *c;
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dev_root, name) >=
+	    sizeof(path)) {
+		snprintf(why, whylen, "path too long");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	c->be.ops = &chip_ops;
+	c->be.kind = "chip";
+	if ((c->chip = gpiod_chip_open(path)) == NULL) {
+		snprintf(why, whylen, "cannot open %s: %s", path,
+		    open_reason(errno));
+		free(c);
+		return NULL;
+	}
+	copy_name(c->be.name, gpiod_chip_name(c->chip));
+	copy_name(c->be.label, gpiod_chip_label(c->chip));
+	c->be.nlines = gpiod_chip_num_lines(c->chip);
+	if (c->be.nlines == 0) {
+		snprintf(why, whylen, "%s has no lines", path);
+		chip_close(&c->be);
+		return NULL;
+	}
+	if ((c->lines = calloc(c->be.nlines, sizeof(*c->lines))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		chip_close(&c->be);
+		return NULL;
+	}
+	/* Fill libgpiod's line array now, before any worker runs. */
+	for (unsigned i = 0; i < c->be.nlines; i++) {
+		if ((c->lines[i] = gpiod_chip_get_line(c->chip, i)) == NULL) {
+			snprintf(why, whylen, "%s: cannot read line %u: %s",
+			    path, i, strerror(errno));
+			chip_close(&c->be);
+			return NULL;
+		}
+	}
+	return &c->be;
+}
+
+static int
+cmp_chip(const void *a, const void *b)
+{
+	const struct gpio_chip_desc *x = a, *y = b;
+	unsigned long nx = strtoul(x->name + 8, NULL, 10);
+	unsigned long ny = strtoul(y->name + 8, NULL, 10);
+
+	return nx < ny ? -1 : nx > ny;
+}
+
+/* "gpiochip" followed by digits only. */
+static int
+is_chip_name(const char *s)
+{
+	if (strncmp(s, "gpiochip", 8) != 0 || s[8] == '\0')
+		return 0;
+	for (s += 8; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int
+gpio_chip_scan(const char *dev_root, struct gpio_chip_desc **chips,
+    size_t *n, char *why, size_t whylen)
+{
+	struct gpio_chip_desc *list = NULL, *tmp;
+	struct dirent *de;
+	size_t count = 0;
+	DIR *dp;
+
+	*chips = NULL;
+	*n = 0;
+	if ((dp = opendir(dev_root)) == NULL) {
+		snprintf(why, whylen, "cannot read %s: %s", dev_root,
+		    strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		struct gpio_chip_desc *d;
+		struct gpiod_chip *chip;
+		char path[4096];
+
+		if (!is_chip_name(de->d_name) ||
+		    strlen(de->d_name) >= GPIO_NAME_MAX)
+			continue;
+		if ((tmp = reallocarray(list, count + 1, sizeof(*list))) ==
+		    NULL)
+			break;
+		list = tmp;
+		d = &list[count++];
+		memset(d, 0, sizeof(*d));
+		copy_name(d->name, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dev_root, de->d_name);
+		if ((chip = gpiod_chip_open(path)) == NULL) {
+			/* Keep it: "found but cannot open" is worth saying. */
+			d->open_errno = errno != 0 ? errno : EIO;
+			if (d->open_errno == ENODEV)
+				d->open_errno = ENOTTY;
+			continue;
+		}
+		copy_name(d->label, gpiod_chip_label(chip));
+		d->nlines = gpiod_chip_num_lines(chip);
+		gpiod_chip_close(chip);
+	}
+	closedir(dp);
+	if (count > 1)
+		qsort(list, count, sizeof(*list), cmp_chip);
+	*chips = list;
+	*n = count;
+	return 0;
+}

@@ -1,0 +1,192 @@
+"""Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT drain."""
+
+import os
+import signal
+import socket
+import time
+
+from harness import (check, check_between, check_eq, check_match,
+                     elapsed_since, line_number, wait_until)
+
+
+def refuses_new_clients(d, kind=None):
+    """True when a new connection gets no service: refused, reset, or
+    closed without a reply to PING."""
+    try:
+        c = d.connect(kind, timeout=5)
+    except OSError:
+        return True
+    try:
+        c.send_line("PING")
+        return c.read_line(timeout=5) is None
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+
+
+def wait_inflight(d, n):
+    """Wait until n plugin commands are queued or running, asking on a
+    connection of its own (which a drain then closes as idle)."""
+    probe = d.connect()
+    wait_until(lambda: probe.stats()["inflight"] == n, what="inflight=%d" % n)
+
+
+def test_sighup_applies_new_settings_to_new_requests(t):
+    d = t.start(server={"command_timeout_ms": "3000"})
+    c = d.connect()
+    check_eq(c.request("diag sleep 300"), "OK slept 300", "before reload")
+    c.send_line("#old diag sleep 800")
+    wait_inflight(d, 1)
+    check(not any(": debug: " in line for line in d.stderr().split("\n")),
+          "debug lines at level info")
+
+    t.config(server={"command_timeout_ms": "200"}, log={"level": "debug"})
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    d.wait_line("info: reloaded", start=mark)
+
+    # The request read before the reload keeps its 3 s deadline.
+    check_eq(c.reply(), "#old OK slept 800", "request from before the reload")
+    # New requests on the old connection get the new timeout.
+    start = time.monotonic()
+    check_eq(c.request("diag sleep 2000"),
+             "ERR TIMEOUT command did not finish within 200 ms", "after reload")
+    check(elapsed_since(start) < 1.5, "new timeout not applied")
+    # The new log level shows on a new connection.
+    c2 = d.connect()
+    check_eq(c2.request("PING"), "OK PONG", "new connection")
+    d.wait_line(": debug: ", start=mark)
+    check_eq(c.request("PING"), "OK PONG", "old connection still works")
+
+
+def test_sighup_with_a_bad_config_keeps_the_running_one(t):
+    d = t.start(server={"command_timeout_ms": "200"})
+    c = d.connect()
+    text = t.config_text(server={"command_timeout_ms": "soon"},
+                         log={"level": "debug"})
+    path = t.write_config(text)
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    d.wait_line("reload failed; keeping the running configuration",
+                start=mark)
+    d.wait_line("%s:%d: bad value 'soon'" % (
+        path, line_number(text, "command_timeout_ms")), start=mark)
+    check_eq(c.request("PING"), "OK PONG", "old connection")
+    check_match(r"^ERR TIMEOUT .* 200 ms$", c.request("diag sleep 2000"))
+    c2 = d.connect()
+    check_eq(c2.request("ECHO new"), "OK new", "new connection")
+    check(not any(": debug: " in line
+                  for line in d.stderr().split("\n")[mark:]),
+          "the bad config's log level was applied")
+
+    # A section for a plugin that is not loaded is refused the same way.
+    text = t.config_text(server={"command_timeout_ms": "5000"},
+                         extra="[nosuch]\nkey = 1\n")
+    t.write_config(text)
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    d.wait_line("reload failed", start=mark)
+    d.wait_line("%s:%d: section [nosuch]" % (path, line_number(text,
+                                                                "[nosuch]")),
+                start=mark)
+    check_match(r"^ERR TIMEOUT .* 200 ms$", c.request("diag sleep 2000"))
+
+    # A good config again is taken.
+    t.config(server={"command_timeout_ms": "5000"})
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    d.wait_line("info: reloaded", start=mark)
+    check_eq(c.request("diag sleep 400"), "OK slept 400", "after good reload")
+
+
+def test_sigterm_drains_then_exits(t):
+    path = t.path("picmd.sock")
+    d = t.start(server={"listen": "127.0.0.1:0 unix:" + path})
+    slow = d.connect()
+    tagged = d.connect("unix")
+    idle = d.connect()
+    slow.send_line("diag sleep 1000")
+    tagged.send_lines(["#t diag sleep 700", "diag sleep 300", "PING"])
+    wait_until(lambda: idle.stats()["inflight"] == 3, what="inflight=3")
+
+    mark = d.mark()
+    start = time.monotonic()
+    d.signal(signal.SIGTERM)
+    d.wait_line("SIGTERM: draining", start=mark)
+    check(refuses_new_clients(d), "a new TCP client was served after SIGTERM")
+    wait_until(lambda: not os.path.exists(path),
+               what="Unix socket file removed")
+
+    idle.expect_eof()
+    check_eq(slow.reply(), "OK slept 1000", "slow client")
+    slow.expect_eof()
+    got = tagged.read_lines(3)
+    check_eq(sorted(got), ["#t OK slept 700", "OK PONG", "OK slept 300"],
+             "tagged client")
+    tagged.expect_eof()
+    d.check_exit(0)
+    check_between(elapsed_since(start), 0.9, 5.0, "seconds to drain")
+    d.wait_line("info: stopped", start=mark)
+
+
+def test_sigint_drains_like_sigterm(t):
+    d = t.start()
+    c = d.connect()
+    c.send_line("#i diag sleep 400")
+    wait_inflight(d, 1)
+    d.signal(signal.SIGINT)
+    check_eq(c.reply(), "#i OK slept 400", "reply")
+    c.expect_eof()
+    d.check_exit(0)
+    check("SIGINT: draining" in d.stderr(), "no SIGINT drain message")
+
+
+def test_second_sigterm_stops_at_once(t):
+    # The running command's reply is not waited for: EOF instead.
+    d = t.start()
+    c = d.connect()
+    c.send_line("diag sleep 1500")
+    wait_inflight(d, 1)
+    mark = d.mark()
+    d.signal(signal.SIGTERM)
+    d.wait_line("draining", start=mark)
+    d.signal(signal.SIGTERM)
+    d.wait_line("stopping now", start=mark)
+    c.expect_eof(timeout=5)
+    d.check_exit(0)
+
+
+def test_drain_deadline(t):
+    # drain_timeout_s = 1 and a 2.5 s command: the drain gives up after
+    # about 1 s, the client gets EOF instead of a reply, the daemon exits 0.
+    d = t.start(server={"drain_timeout_s": "1"})
+    c = d.connect()
+    c.send_line("diag sleep 2500")
+    wait_inflight(d, 1)
+    mark = d.mark()
+    start = time.monotonic()
+    d.signal(signal.SIGTERM)
+    d.wait_line("drain deadline passed", start=mark)
+    check_between(elapsed_since(start), 0.8, 2.3, "seconds to the deadline")
+    c.expect_eof(timeout=5)
+    d.check_exit(0)
+
+
+def test_new_connections_refused_during_drain(t):
+    d = t.start()
+    c = d.connect()
+    c.send_line("diag sleep 800")
+    wait_inflight(d, 1)
+    mark = d.mark()
+    d.signal(signal.SIGTERM)
+    d.wait_line("draining", start=mark)
+    check(refuses_new_clients(d), "a new client was served while draining")
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        err = s.connect_ex(("127.0.0.1", d.port()))
+    finally:
+        s.close()
+    check(err != 0, "connect succeeded while draining")
+    check_eq(c.reply(), "OK slept 800", "reply in flight")
+    c.expect_eof()
+    d.check_exit(0)
