@@ -110,7 +110,7 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/picmd/plugin.h | $(BUILD)
 
 # Unit tests link the core objects and the plugin harness, which loads
 # plugins from this build's commands/ through the real loader.
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/harness.c tests/unit/harness.h $(CORE_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/harness.c tests/unit/harness.h $(CORE_OBJS) | $(BUILD)/tests $(PLUGINS)
 	$(CC) $(ALL_CFLAGS) $(DEPS_CFLAGS) $(CMOCKA_CFLAGS) -Isrc -Itests/unit \
 		-DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/commands"' \
 		-DTEST_FIXTURES='"$(abspath tests/fixtures)"' \

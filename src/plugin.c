@@ -353,6 +353,15 @@ plugins_check_sections(const struct plugins *ps, const struct config *cfg,
 	for (int i = 0; i < cfg->nsections; i++) {
 		const struct plugin *p;
 		char msg[1024];
+		bool listed = false;
+
+		/* A plugin named in load that failed has been reported
+		 * already; its section is not a second problem. */
+		for (int j = 0; cfg->load != NULL && j < cfg->nload; j++)
+			if (strcmp(cfg->load[j], cfg->sections[i].name) == 0)
+				listed = true;
+		if (listed && ps->count < cfg->nload)
+			continue;
 
 		for (p = ps->head; p != NULL; p = p->next)
 			if (strcmp(p->name, cfg->sections[i].name) == 0)

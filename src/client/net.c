@@ -10,6 +10,8 @@
 
 #include "net.h"
 
+#define LR_MAX_LINE	(16 * 1024 * 1024)
+
 long long
 now_ms(void)
 {
@@ -135,6 +137,7 @@ int
 lr_next(struct linereader *lr, struct strbuf *line, long timeout_ms)
 {
 	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	bool looked = false;
 	char chunk[4096];
 
 	for (;;) {
@@ -161,7 +164,12 @@ lr_next(struct linereader *lr, struct strbuf *line, long timeout_ms)
 		if (deadline >= 0) {
 			long long left = deadline - now_ms();
 
-			/* A zero timeout still looks once. */
+			/* A zero timeout still looks once; after the deadline
+			 * a peer that keeps sending without a line end does
+			 * not keep us here. */
+			if (left <= 0 && looked)
+				return -2;
+			looked = true;
 			if (wait_fd(lr->fd, POLLIN, left > 0 ? (long)left : 0) == 0)
 				return -2;
 		}
@@ -182,7 +190,9 @@ lr_next(struct linereader *lr, struct strbuf *line, long timeout_ms)
 			lr->start = 0;
 		}
 		strbuf_add(&lr->buf, chunk, (size_t)n);
-		if (lr->buf.failed)
+		/* A reply line is short; a peer that never ends one is not a
+		 * picmd daemon. */
+		if (lr->buf.failed || lr->buf.len > LR_MAX_LINE)
 			return -1;
 	}
 }
