@@ -209,3 +209,6 @@ clean:
 	rm -rf build
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/client/*.d $(BUILD)/commands/*.d)
+
+# Install, packaging and cross-building live in mk/*.mk.
+include $(sort $(wildcard mk/*.mk))
