@@ -7,11 +7,19 @@
 #   make test SANITIZE=address|thread   every test, that sanitizer only
 #   make test-valgrind   the integration tests under valgrind memcheck
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (60) each
+#   make ARCH=arm64|armhf [test]   cross-build in build/<arch>/, tests
+#                   under qemu-user (docs/CROSS.md)
 
 VERSION		:= 0.1.0
 CC		?= cc
 PKG_CONFIG	?= pkg-config
 PREFIX		?= /usr/local
+
+# ARCH=arm64|armhf: cross-build into build/$(ARCH)/ (mk/cross.mk).
+ARCH		?=
+ifneq ($(ARCH),)
+BUILD		?= build/$(ARCH)
+endif
 
 SANITIZE	?=
 ifeq ($(SANITIZE),)
@@ -30,9 +38,15 @@ endif
 
 DEPS_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libevent_core libevent_pthreads inih 2>/dev/null)
 DEPS_LIBS	= $(shell $(PKG_CONFIG) --libs libevent_core libevent_pthreads inih 2>/dev/null)
-# libsystemd is optional: without it the sd-daemon calls are no-ops.
-SYSTEMD_CFLAGS	= $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo -DHAVE_LIBSYSTEMD $$($(PKG_CONFIG) --cflags libsystemd))
-SYSTEMD_LIBS	= $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null)
+# The sd-daemon protocol is spoken directly (src/service.c says why);
+# WITH_LIBSYSTEMD=1 uses libsystemd's implementation instead.
+ifeq ($(WITH_LIBSYSTEMD),1)
+SYSTEMD_CFLAGS	= -DHAVE_LIBSYSTEMD $(shell $(PKG_CONFIG) --cflags libsystemd)
+SYSTEMD_LIBS	= $(shell $(PKG_CONFIG) --libs libsystemd)
+else
+SYSTEMD_CFLAGS	=
+SYSTEMD_LIBS	=
+endif
 CMOCKA_CFLAGS	= $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -48,7 +62,7 @@ ALL_LDFLAGS	:= $(LDFLAGS) $(SANFLAGS)
 CORE_SRCS	:= src/config.c src/conn.c src/dispatch.c src/endpoint.c \
 		   src/listener.c src/log.c src/plugin.c src/pool.c \
 		   src/proto.c src/request.c src/server.c src/builtin.c \
-		   src/strbuf.c src/callback.c src/cidr.c \
+		   src/strbuf.c src/callback.c src/cidr.c src/conn_access.c \
 		   src/service.c
 CORE_OBJS	:= $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 # A plugin is commands/NAME.c, or a folder commands/NAME/ of .c files
@@ -137,10 +151,11 @@ check: check-unit check-integration
 
 # "make test": the plain build, then ASan+UBSan.  "make test
 # SANITIZE=address|thread": that leg only (the variable reaches the
-# sub-make from the command line).
+# sub-make from the command line).  "make test ARCH=...": the cross build
+# under qemu-user, no sanitizer leg.
 test: deps-test
 	@$(MAKE) --no-print-directory check
-ifeq ($(SANITIZE),)
+ifeq ($(SANITIZE)$(ARCH),)
 	@$(MAKE) --no-print-directory SANITIZE=address check
 endif
 
@@ -154,8 +169,9 @@ endif
 
 # valgrind memcheck on the integration tests, plain build (no sanitizer).
 # A leak or memory error makes the daemon exit 99, and the harness
-# asserts exit status 0 when it stops each daemon.
-VALGRIND	?= valgrind --error-exitcode=99 --leak-check=full \
+# asserts exit status 0 when it stops each daemon.  -q: valgrind prints
+# only what it finds, so tests that check the daemon's stderr still can.
+VALGRIND	?= valgrind -q --error-exitcode=99 --leak-check=full \
 		   --errors-for-leak-kinds=definite,indirect \
 		   --show-leak-kinds=definite,indirect
 
@@ -167,7 +183,7 @@ test-valgrind: deps-valgrind
 	PICMD_TEST_WRAPPER="$(VALGRIND)" python3 tests/integration/run.py \
 		--build build
 
-# libFuzzer (tests/fuzz/README): clang, with ASan+UBSan; the harnesses
+# libFuzzer (tests/fuzz/README.md): clang, with ASan+UBSan; the harnesses
 # compile the few sources they test themselves.  New corpus entries go to
 # build/fuzz/corpus/, crash inputs to build/fuzz/crashes/.
 FUZZ_CC		?= clang-14

@@ -37,6 +37,11 @@ diag_sleep(picmd_ctx *ctx, int argc, const char *const *argv)
 	ts.tv_nsec = (left % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+	if (left < ms) {
+		api->reply_error(ctx, PICMD_ERR_TIMEOUT, "slept %ld of %ld ms",
+		    left, ms);
+		return;
+	}
 	api->reply_ok(ctx, "slept %ld", ms);
 }
 

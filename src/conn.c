@@ -1,5 +1,6 @@
 /*
- * Connections.
+ * Connections: reading and framing lines, running them, keeping reply
+ * order, writing replies, and the connection's lifetime.
  *
  * Reply order: untagged requests are answered in request order, so each
  * untagged request that cannot be answered at once takes a place in
@@ -9,6 +10,16 @@
  * Backpressure: at most max_inflight requests per connection wait for a
  * reply; beyond that we stop reading the socket (the kernel's buffers then
  * push back on the client) instead of answering an error.
+ *
+ * Writing: replies are appended to the connection's output buffer and the
+ * connection is put on the server's to-flush list; one flush per loop
+ * iteration sends everything with one send() per connection, so a batch
+ * of pipelined requests (or of completions) costs one system call.
+ *
+ * Memory: a connection is two embedded events and two buffers that exist
+ * only while they hold data (and are released by the once-a-second sweep
+ * when the connection is idle), so an idle client costs a few hundred
+ * bytes.
  *
  * Lifetime: callbacks may lead to conn_close() deep inside a loop that
  * still uses the connection, so conn_close() only marks it dead while a
@@ -20,74 +31,93 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "callback.h"
-#include "cidr.h"
-#include "conn.h"
+#include "conn_priv.h"
 #include "dispatch.h"
 #include "endpoint.h"
 #include "log.h"
 #include "plugin.h"
 #include "pool.h"
-#include "request.h"
 #include "server.h"
 
-/* Before AUTH a line is a password at most: keep the door narrow. */
-#define PREAUTH_MAX_LINE 256
-#define MAX_AUTH_FAILURES 3
-
-TAILQ_HEAD(request_list, request);
-
-struct conn {
-	TAILQ_ENTRY(conn)	 link;
-	struct server		*srv;
-	struct bufferevent	*bev;
-	uint64_t		 id;
-	struct request_list	 order;		/* untagged, in request order */
-	struct request_list	 tagged;	/* tagged, on a worker */
-	unsigned		 pending;	/* accepted, reply not written */
-	int			 holds;		/* callbacks using the conn */
-	bool			 dead;		/* close when holds drops to 0 */
-	bool			 paused;	/* reading off: too many pending */
-	bool			 eof;		/* peer finished sending */
-	bool			 no_read;	/* server draining */
-	bool			 input_done;	/* QUIT or TOOLONG seen */
-	bool			 quit;		/* BYE owed once pending is 0 */
-	bool			 closing;	/* flushing, then close */
-	in_port_t		 cb_port;	/* callback mode when non-zero */
-	socklen_t		 peer_len;
-	union {
-		struct sockaddr		sa;
-		struct sockaddr_in	sin;
-		struct sockaddr_in6	sin6;
-	}			 peer_addr;	/* TCP peers, for callbacks */
-	bool			 authed;
-	bool			 admin;		/* may run PICMD_CMD_ADMIN */
-	uint8_t			 auth_failures;
-	time_t			 opened;	/* monotonic seconds */
-	time_t			 last_active;	/* last complete request */
-	const char		*cur_tag;	/* tag of the line being run */
-	char			*quit_tag;
-	char			 peer[64];
-};
+#define READ_CHUNK	16384	/* bytes asked of read() at once */
 
 static void conn_free(struct conn *c);
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_progress(struct conn *c);
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+
+/* ---- buffers ---- */
+
+static int
+iobuf_reserve(struct iobuf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	if (b->off > 0) {
+		/* Move the unread bytes to the front first. */
+		memmove(b->data, b->data + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+		if (b->cap - b->len >= n)
+			return 0;
+	}
+	cap = b->cap ? b->cap : 512;
+	while (cap - b->len < n)
+		cap *= 2;
+	if ((p = realloc(b->data, cap)) == NULL)
+		return -1;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
 
 static void
+iobuf_consume(struct iobuf *b, size_t n)
+{
+	b->off += n;
+	if (b->off == b->len)
+		b->off = b->len = 0;
+}
+
+static size_t
+iobuf_used(const struct iobuf *b)
+{
+	return b->len - b->off;
+}
+
+static void
+iobuf_free(struct iobuf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+conn_free_buffers_if_idle(struct conn *c)
+{
+	if (iobuf_used(&c->in) == 0 && c->in.data != NULL)
+		iobuf_free(&c->in);
+	if (iobuf_used(&c->out) == 0 && c->out.data != NULL)
+		iobuf_free(&c->out);
+}
+
+/* ---- lifetime ---- */
+
+void
 conn_hold(struct conn *c)
 {
 	c->holds++;
 }
 
-static void
+void
 conn_release(struct conn *c)
 {
 	if (--c->holds == 0 && c->dead)
@@ -98,6 +128,15 @@ struct server *
 conn_server(struct conn *c)
 {
 	return c->srv;
+}
+
+time_t
+mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
 void
@@ -138,19 +177,105 @@ conn_free(struct conn *c)
 	drop_requests(c, &c->tagged);
 	if (c->quit)
 		s->stats.dropped_total++;
-	bufferevent_free(c->bev);
+	event_del(&c->ev_read);
+	event_del(&c->ev_write);
+	close(c->fd);
+	if (c->dirty)
+		TAILQ_REMOVE(&s->dirty, c, dirty_link);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nclients--;
 	log_debug("client %s closed", c->peer);
+	iobuf_free(&c->in);
+	iobuf_free(&c->out);
 	free(c->quit_tag);
 	free(c);
 	server_conn_gone(s);
 }
 
+/* ---- writing ---- */
+
+/* Send what the output buffer holds; keep ev_write armed while the
+ * kernel's buffer is full; finish a close once everything is out. */
+static void
+conn_flush(struct conn *c)
+{
+	while (!c->dead && iobuf_used(&c->out) > 0) {
+		ssize_t n = send(c->fd, c->out.data + c->out.off,
+		    iobuf_used(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			iobuf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!c->writing) {
+				event_add(&c->ev_write, NULL);
+				c->writing = true;
+			}
+			return;
+		}
+		log_debug("client %s: send: %s", c->peer, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	if (c->dead)
+		return;
+	/* A small buffer comes back from malloc's per-thread cache next
+	 * time for almost nothing, so idle clients keep none. */
+	if (c->out.cap <= 1024)
+		iobuf_free(&c->out);
+	if (c->writing) {
+		event_del(&c->ev_write);
+		c->writing = false;
+	}
+	if (c->closing)
+		conn_close(c);
+}
+
+void
+conn_flush_dirty(struct server *s)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&s->dirty)) != NULL) {
+		TAILQ_REMOVE(&s->dirty, c, dirty_link);
+		c->dirty = false;
+		conn_hold(c);
+		conn_flush(c);
+		conn_release(c);
+	}
+}
+
+static void
+conn_mark_dirty(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	if (c->dirty)
+		return;
+	if (TAILQ_EMPTY(&s->dirty))
+		event_active(s->flush_ev, EV_WRITE, 0);
+	TAILQ_INSERT_TAIL(&s->dirty, c, dirty_link);
+	c->dirty = true;
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_hold(c);
+	conn_flush(c);
+	conn_release(c);
+}
+
 static void
 conn_write(struct conn *c, const char *line, size_t len, int code)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct server *s = c->srv;
 
 	if (c->dead)
@@ -158,23 +283,28 @@ conn_write(struct conn *c, const char *line, size_t len, int code)
 	s->stats.replies_total++;
 	if (code != REPLY_OK)
 		s->stats.errors_total++;
-	if (bufferevent_write(c->bev, line, len) == -1) {
-		log_warnx("client %s: cannot queue reply; closing", c->peer);
+	if (iobuf_reserve(&c->out, len) == -1) {
+		log_warnx("client %s: out of memory for a reply; closing",
+		    c->peer);
 		conn_close(c);
 		return;
 	}
-	if (evbuffer_get_length(out) > (size_t)s->cfg->max_output) {
+	memcpy(c->out.data + c->out.len, line, len);
+	c->out.len += len;
+	if (iobuf_used(&c->out) > (size_t)s->cfg->max_output) {
 		log_warnx("client %s does not read its replies (%zu bytes "
-		    "unsent); closing", c->peer, evbuffer_get_length(out));
+		    "unsent); closing", c->peer, iobuf_used(&c->out));
 		conn_close(c);
+		return;
 	}
+	conn_mark_dirty(c);
 }
 
 /*
  * Answer a request that needs no worker.  Untagged replies keep their
  * place behind earlier untagged requests still being worked on.
  */
-static void
+void
 conn_answer(struct conn *c, const char *tag, int code, const char *text)
 {
 	size_t len = text != NULL ? strlen(text) : 0;
@@ -222,44 +352,55 @@ conn_flush_order(struct conn *c)
 	}
 }
 
-static void
-conn_flushed_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)bev;
-	conn_close(c);
-}
-
 /* Stop reading, and close once the output has gone out. */
 static void
 conn_begin_close(struct conn *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
 	if (c->closing || c->dead)
 		return;
 	c->closing = true;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(out) == 0) {
+	conn_stop_reading(c);
+	if (iobuf_used(&c->out) == 0)
 		conn_close(c);
-		return;
+	else
+		conn_mark_dirty(c);	/* the flush closes when done */
+}
+
+/* ---- reading ---- */
+
+void
+conn_stop_reading(struct conn *c)
+{
+	if (c->reading) {
+		event_del(&c->ev_read);
+		c->reading = false;
 	}
-	/* The write callback runs once the output has drained; an error
-	 * while flushing still closes, through conn_event_cb. */
-	bufferevent_setcb(c->bev, NULL, conn_flushed_cb, conn_event_cb, c);
 }
 
 static void
-request_timeout_cb(evutil_socket_t fd, short what, void *arg)
+conn_start_reading(struct conn *c)
 {
-	struct request *r = arg, *stand_in;
+	if (!c->reading && !c->dead && !c->closing && !c->eof &&
+	    !c->no_read && !c->input_done && !c->paused) {
+		event_add(&c->ev_read, NULL);
+		c->reading = true;
+	}
+}
+
+/*
+ * The deadline passed: answer TIMEOUT and detach the request from its
+ * client (or callback), so whatever its handler produces is discarded.
+ */
+static void
+request_expire(struct request *r)
+{
+	struct request *stand_in;
 	struct conn *c = r->conn;
 	struct server *s = r->srv;
 	char msg[96];
 
-	(void)fd;
-	(void)what;
+	if (r->timer_armed)
+		event_del(&r->timer);
 	r->timer_armed = false;
 	/* A queued job must never run late (a late "gpio write"); a running
 	 * one finishes on its worker and its result is discarded. */
@@ -308,98 +449,32 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	conn_release(c);
 }
 
-/*
- * Callback mode: the request belongs to the callback target, not to this
- * connection, so the client may hang up once it has read "OK QUEUED".
- */
 static void
-conn_submit_callback(struct conn *c, const struct command *cmd,
-    const char *tag, int argc, char *const *argv)
+request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct server *s = c->srv;
-	struct request *r;
-	char idbuf[24], msg[96];
-	const char *id = tag;
+	(void)fd;
+	(void)what;
+	request_expire(arg);
+}
 
-	if (id == NULL) {
-		snprintf(idbuf, sizeof(idbuf), "%llu",
-		    (unsigned long long)++s->next_callback_id);
-		id = idbuf;
-	}
-	if ((r = request_new(id, argc, argv)) == NULL) {
-		conn_answer(c, tag, PICMD_ERR_INTERNAL, "out of memory");
-		return;
-	}
-	r->srv = s;
-	r->cmd = cmd;
-	r->ctx.state = cmd->owner->state;
-	timespec_after_ms(&r->ctx.deadline, s->cfg->command_timeout_ms);
-	switch (callback_target(s, &c->peer_addr.sa, c->peer_len, c->cb_port,
-	    (unsigned)s->cfg->callback_max_pending, &r->cb)) {
-	case 0:
-		break;
-	case CALLBACK_TOO_MANY:
-		request_free(r);
-		snprintf(msg, sizeof(msg), "%d callback results already pending "
-		    "for this client", s->cfg->callback_max_pending);
-		conn_answer(c, tag, PICMD_ERR_BUSY, msg);
-		return;
-	default:
-		request_free(r);
-		conn_answer(c, tag, PICMD_ERR_INTERNAL, "out of memory");
-		return;
-	}
-	if (pool_submit(s->pool, &r->job) == -1) {
-		callback_release(r->cb);
-		request_free(r);
-		s->stats.busy_total++;
-		conn_answer(c, tag, PICMD_ERR_BUSY, "queue full, try again");
-		return;
-	}
-	r->in_pool = true;
-	s->jobs_out++;
+static bool
+deadline_passed(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec || (now.tv_sec ==
+	    deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+void
+conn_arm_timeout(struct request *r)
+{
+	struct server *s = r->srv;
+
 	evtimer_assign(&r->timer, s->base, request_timeout_cb, r);
 	event_add(&r->timer, s->command_timeout);
 	r->timer_armed = true;
-	snprintf(msg, sizeof(msg), "QUEUED %s", id);
-	conn_answer(c, tag, REPLY_OK, msg);
-}
-
-int
-conn_set_callback(struct conn *c, const char *arg, struct strbuf *text)
-{
-	const struct config *cfg = c->srv->cfg;
-	unsigned long port;
-	char *end;
-
-	if (strcasecmp(arg, "off") == 0) {
-		c->cb_port = 0;
-		return REPLY_OK;
-	}
-	if (!cfg->callback_enabled) {
-		strbuf_adds(text, "callbacks are disabled ([callback] enabled)");
-		return PICMD_ERR_DENIED;
-	}
-	if (c->peer_len == 0) {
-		strbuf_adds(text, "callbacks need a TCP connection");
-		return PICMD_ERR_DENIED;
-	}
-	errno = 0;
-	port = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
-	    port < 1 || port > 65535) {
-		strbuf_adds(text, "usage: CALLBACK <port>|OFF");
-		return PICMD_ERR_ARGS;
-	}
-	if ((int)port < cfg->callback_port_min ||
-	    (int)port > cfg->callback_port_max) {
-		strbuf_addf(text, "port %lu is outside the allowed range "
-		    "%d-%d", port, cfg->callback_port_min,
-		    cfg->callback_port_max);
-		return PICMD_ERR_DENIED;
-	}
-	c->cb_port = (in_port_t)port;
-	return REPLY_OK;
 }
 
 /* Hand a plugin command to the pool. */
@@ -432,47 +507,7 @@ conn_submit(struct conn *c, const struct command *cmd, const char *tag,
 	else
 		TAILQ_INSERT_TAIL(&c->order, r, link);
 	c->pending++;
-	evtimer_assign(&r->timer, s->base, request_timeout_cb, r);
-	event_add(&r->timer, s->command_timeout);
-	r->timer_armed = true;
-}
-
-static time_t
-mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-/*
- * A browser can be made to send an HTTP request to any address and port; a
- * line protocol that executed its lines would then let any web page drive
- * the Pi's pins.  So a line that looks like HTTP closes the connection
- * before anything runs: a request line ("POST /x HTTP/1.1") or a header
- * ("Host: ..."), whose first word ends in ':' and so is no command name.
- */
-static bool
-looks_like_http(const char *line, size_t len)
-{
-	static const char *const methods[] = { "GET", "POST", "PUT", "HEAD",
-	    "DELETE", "OPTIONS", "CONNECT", "PATCH", "TRACE" };
-	size_t w = 0, i;
-
-	while (w < len && line[w] != ' ' && line[w] != '\t')
-		w++;
-	if (w > 1 && line[w - 1] == ':' && line[0] != '#')
-		return true;
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strlen(methods[i]) == w && memcmp(line, methods[i], w) == 0)
-			break;
-	if (i == sizeof(methods) / sizeof(methods[0]) || w == len)
-		return false;
-	if (line[w + 1] == '/' || line[w + 1] == '*' ||
-	    memmem(line + w, len - w, "://", 3) != NULL)
-		return true;
-	return len >= 8 && memmem(line, len, " HTTP/", 6) != NULL;
+	conn_arm_timeout(r);
 }
 
 static void
@@ -495,7 +530,7 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 	if (st == PROTO_BLANK)
 		return;
 	s->stats.commands_total++;
-	c->last_active = mono_seconds();
+	c->last_active = s->now;
 	if (st == PROTO_ERROR) {
 		conn_answer(c, pr->tag, REPLY_PROTO, pr->error);
 		return;
@@ -561,38 +596,33 @@ conn_toolong(struct conn *c, size_t max)
 	    c->authed ? "" : " before AUTH");
 	conn_answer(c, NULL, REPLY_TOOLONG, msg);
 	c->input_done = true;
-	bufferevent_disable(c->bev, EV_READ);
-	evbuffer_drain(bufferevent_get_input(c->bev),
-	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	conn_stop_reading(c);
+	iobuf_consume(&c->in, iobuf_used(&c->in));
 }
 
+/* Run every complete line in the input buffer, as far as backpressure
+ * allows. */
 static void
 conn_process_input(struct conn *c)
 {
 	struct server *s = c->srv;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t max = (size_t)s->cfg->max_line;
 
+	if (!c->authed && max > PREAUTH_MAX_LINE)
+		max = PREAUTH_MAX_LINE;
 	while (!c->dead && !c->input_done && !c->closing) {
-		if (!c->authed && max > PREAUTH_MAX_LINE)
-			max = PREAUTH_MAX_LINE;
 		size_t avail, scan, len, consume;
-		unsigned char *p, *nl;
+		char *p, *nl;
 
 		if (c->pending >= (unsigned)s->cfg->max_inflight) {
-			if (!c->paused) {
-				c->paused = true;
-				bufferevent_disable(c->bev, EV_READ);
-			}
+			c->paused = true;
+			conn_stop_reading(c);
 			return;
 		}
-		if ((avail = evbuffer_get_length(in)) == 0)
+		if ((avail = iobuf_used(&c->in)) == 0)
 			break;
+		p = c->in.data + c->in.off;
 		scan = avail < max + 2 ? avail : max + 2;
-		if ((p = evbuffer_pullup(in, (ev_ssize_t)scan)) == NULL) {
-			conn_close(c);
-			return;
-		}
 		if ((nl = memchr(p, '\n', scan)) != NULL) {
 			len = (size_t)(nl - p);
 			consume = len + 1;
@@ -609,8 +639,12 @@ conn_process_input(struct conn *c)
 			conn_toolong(c, max);
 			return;
 		}
-		conn_handle_line(c, (const char *)p, len);
-		evbuffer_drain(in, consume);
+		conn_handle_line(c, p, len);
+		if (!c->authed && max > PREAUTH_MAX_LINE)
+			max = PREAUTH_MAX_LINE;
+		else if (c->authed)
+			max = (size_t)s->cfg->max_line;
+		iobuf_consume(&c->in, consume);
 	}
 }
 
@@ -625,9 +659,7 @@ conn_progress(struct conn *c)
 	if (c->paused && c->pending < (unsigned)s->cfg->max_inflight) {
 		c->paused = false;
 		conn_process_input(c);
-		if (!c->paused && !c->dead && !c->eof && !c->no_read &&
-		    !c->input_done)
-			bufferevent_enable(c->bev, EV_READ);
+		conn_start_reading(c);
 	}
 	if (c->dead || c->pending > 0)
 		return;
@@ -653,7 +685,7 @@ conn_quit(struct conn *c)
 	c->input_done = true;
 	if (c->cur_tag != NULL)
 		c->quit_tag = strdup(c->cur_tag);
-	bufferevent_disable(c->bev, EV_READ);
+	conn_stop_reading(c);
 }
 
 void
@@ -661,99 +693,9 @@ conn_shutdown(struct conn *c)
 {
 	conn_hold(c);
 	c->no_read = true;
-	bufferevent_disable(c->bev, EV_READ);
+	conn_stop_reading(c);
 	conn_progress(c);
 	conn_release(c);
-}
-
-/* Compare without an early exit, so timing tells nothing about the
- * secret but its length. */
-static bool
-secret_equal(const char *secret, const char *guess)
-{
-	size_t slen = strlen(secret), glen = strlen(guess);
-	unsigned char diff = slen != glen;
-
-	for (size_t i = 0; i < slen; i++)
-		diff |= (unsigned char)secret[i] ^
-		    (unsigned char)(i < glen ? guess[i] : 0);
-	return diff == 0;
-}
-
-int
-conn_auth(struct conn *c, const char *token, struct strbuf *text)
-{
-	struct server *s = c->srv;
-	const struct config *cfg = s->cfg;
-	bool admin_ok = cfg->admin_token != NULL &&
-	    secret_equal(cfg->admin_token, token);
-	bool user_ok = cfg->token != NULL && secret_equal(cfg->token, token);
-
-	if (cfg->token == NULL && cfg->admin_token == NULL) {
-		strbuf_adds(text, "no token is configured");
-		return PICMD_ERR_DENIED;
-	}
-	if (admin_ok || user_ok) {
-		c->authed = true;
-		c->admin = c->admin || admin_ok;
-		c->auth_failures = 0;
-		return REPLY_OK;
-	}
-	s->stats.auth_failed_total++;
-	log_warnx("client %s: wrong token", c->peer);
-	if (++c->auth_failures >= MAX_AUTH_FAILURES) {
-		/* Answer, then hang up: no more guesses on this connection. */
-		c->input_done = true;
-		bufferevent_disable(c->bev, EV_READ);
-		strbuf_adds(text, "wrong token; closing");
-	} else
-		strbuf_adds(text, "wrong token");
-	return PICMD_ERR_DENIED;
-}
-
-void
-conn_sweep(struct server *s)
-{
-	const struct config *cfg = s->cfg;
-	time_t now = mono_seconds();
-	struct conn *c, *next;
-
-	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, link);
-		if (c->closing)
-			continue;
-		if (!c->authed && now - c->opened >= cfg->auth_timeout_s) {
-			log_info("client %s did not authenticate within %d s; "
-			    "closing", c->peer, cfg->auth_timeout_s);
-			conn_close(c);
-			continue;
-		}
-		/* Only whole requests count as activity, so a client that
-		 * dribbles bytes (slowloris) is cut as well.  A reply still
-		 * in the output buffer is pending too: closing now would
-		 * lose it.  The times are whole seconds, so ">": ">=" could
-		 * cut a client idle for just over idle_timeout_s - 1. */
-		if (cfg->idle_timeout_s > 0 && c->pending == 0 && !c->quit &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-		    now - c->last_active > cfg->idle_timeout_s) {
-			log_debug("client %s idle for %d s; closing", c->peer,
-			    cfg->idle_timeout_s);
-			s->stats.idle_closed_total++;
-			conn_close(c);
-		}
-	}
-}
-
-unsigned
-conn_count_from(struct server *s, const struct sockaddr *sa)
-{
-	struct conn *c;
-	unsigned n = 0;
-
-	TAILQ_FOREACH(c, &s->conns, link)
-		if (c->peer_len > 0 && sockaddr_same_ip(&c->peer_addr.sa, sa))
-			n++;
-	return n;
 }
 
 void
@@ -776,37 +718,85 @@ conn_close_all(struct server *s)
 		conn_close(c);
 }
 
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * Most reads hold whole lines only.  They go into the server's scratch
+ * buffer and are run from there; only what is left over (a partial line,
+ * or lines held back by backpressure) is copied into a buffer of the
+ * connection's own.  So a client costs no input buffer between requests.
+ */
+static ssize_t
+conn_read_scratch(struct conn *c)
 {
-	struct conn *c = arg;
+	struct server *s = c->srv;
+	ssize_t n;
+	size_t left;
 
-	(void)bev;
-	conn_hold(c);
+	n = read(c->fd, s->rbuf, sizeof(s->rbuf));
+	if (n <= 0)
+		return n;
+	c->in = (struct iobuf){ s->rbuf, 0, (size_t)n, sizeof(s->rbuf) };
+	s_now_update(s);
 	conn_process_input(c);
-	conn_progress(c);
-	conn_release(c);
+	left = iobuf_used(&c->in);
+	if (left == 0 || c->dead) {
+		memset(&c->in, 0, sizeof(c->in));
+		return -2;	/* done here */
+	}
+	{
+		struct iobuf own = { 0 };
+
+		if (iobuf_reserve(&own, left) == -1) {
+			memset(&c->in, 0, sizeof(c->in));
+			errno = ENOMEM;
+			return -1;
+		}
+		memcpy(own.data, c->in.data + c->in.off, left);
+		own.len = left;
+		c->in = own;
+	}
+	return -2;
 }
 
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	ssize_t n;
 
-	(void)bev;
+	(void)what;
 	conn_hold(c);
-	if (what & BEV_EVENT_ERROR) {
-		log_debug("client %s: connection error", c->peer);
-		conn_close(c);
-	} else if (what & BEV_EVENT_EOF) {
+	if (iobuf_used(&c->in) == 0) {
+		iobuf_free(&c->in);
+		n = conn_read_scratch(c);
+		if (n == -2) {
+			conn_progress(c);
+			goto out;
+		}
+	} else {
+		if (iobuf_reserve(&c->in, READ_CHUNK) == -1) {
+			log_warnx("client %s: out of memory; closing", c->peer);
+			conn_close(c);
+			goto out;
+		}
+		n = read(fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+	}
+	if (n > 0) {
+		c->in.len += (size_t)n;
+	} else if (n == 0) {
 		/* A half-close: the client may still read, so finish its
 		 * requests (and the last line, which needs no LF) first. */
 		c->eof = true;
-		if (!c->closing) {
-			conn_process_input(c);
-			conn_progress(c);
-		}
-	}
+		conn_stop_reading(c);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		log_debug("client %s: read: %s", c->peer, strerror(errno));
+		conn_close(c);
+		goto out;
+	} else
+		goto out;
+	s_now_update(c->srv);
+	conn_process_input(c);
+	conn_progress(c);
+out:
 	conn_release(c);
 }
 
@@ -815,18 +805,18 @@ conn_job_done(struct job *job, void *arg)
 {
 	struct request *r = (struct request *)job;
 	struct server *s = arg;
-	struct conn *c;
+	struct conn *c = r->conn;
 
 	s->jobs_out--;
 	r->in_pool = false;
-	/* A result that comes back when the deadline has passed is late even
-	 * if the loop sees it before the timer fires: the handler was told
-	 * (remaining_ms() == 0) that it would be discarded. */
-	if (r->timer_armed && ctx_remaining_ms(&r->ctx) == 0) {
-		event_del(&r->timer);
-		request_timeout_cb(-1, 0, r);
+	/* A result that comes back after the deadline is late even when its
+	 * timer has not been run yet in this loop iteration. */
+	if (r->timer_armed && deadline_passed(&r->ctx.deadline)) {
+		request_expire(r);
+		request_free(r);
+		server_conn_gone(s);
+		return;
 	}
-	c = r->conn;
 	if (r->cb != NULL) {
 		if (r->timer_armed)
 			event_del(&r->timer);
@@ -870,13 +860,8 @@ conn_new(struct server *s, int fd, const struct sockaddr *sa, socklen_t salen,
 		close(fd);
 		return NULL;
 	}
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("cannot set up a client connection");
-		close(fd);
-		free(c);
-		return NULL;
-	}
+	c->srv = s;
+	c->fd = fd;
 	if (!is_unix) {
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
@@ -885,23 +870,25 @@ conn_new(struct server *s, int fd, const struct sockaddr *sa, socklen_t salen,
 			c->peer_len = salen;
 		}
 	}
-	c->srv = s;
-	c->id = ++s->next_conn_id;
 	TAILQ_INIT(&c->order);
 	TAILQ_INIT(&c->tagged);
 	endpoint_format(sa, salen, c->peer, sizeof(c->peer));
-	c->opened = c->last_active = mono_seconds();
+	s_now_update(s);
+	c->opened = c->last_active = s->now;
 	/* File permissions guard the Unix socket, so its clients may be
 	 * trusted like the local administrator. */
 	if (is_unix && s->cfg->unix_trusted)
 		c->authed = c->admin = true;
 	else
 		c->authed = s->cfg->token == NULL;
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ);
+	event_assign(&c->ev_read, s->base, fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	event_assign(&c->ev_write, s->base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c);
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->nclients++;
 	s->stats.connections_total++;
+	conn_start_reading(c);
 	log_debug("client %s connected", c->peer);
 	return c;
 }

@@ -37,6 +37,8 @@ unsigned conn_count_from(struct server *s, const struct sockaddr *sa);
 void	conn_shutdown_all(struct server *s);
 /* Close every connection now. */
 void	conn_close_all(struct server *s);
+/* Send the output of every connection with replies waiting. */
+void	conn_flush_dirty(struct server *s);
 
 /* A job came back from the pool (called from the server's drain). */
 void	conn_job_done(struct job *job, void *arg);

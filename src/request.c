@@ -147,10 +147,14 @@ long
 ctx_remaining_ms(picmd_ctx *ctx)
 {
 	struct timespec now;
+	long long ns;
 	long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(ctx->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (ctx->deadline.tv_nsec - now.tv_nsec) / 1000000L;
-	return ms > 0 ? ms : 0;
+	ns = (long long)(ctx->deadline.tv_sec - now.tv_sec) * 1000000000LL +
+	    (ctx->deadline.tv_nsec - now.tv_nsec);
+	/* Round up: a handler that waits remaining_ms() reaches the
+	 * deadline instead of stopping a fraction of a millisecond short. */
+	ms = ns > 0 ? (long)((ns + 999999) / 1000000) : 0;
+	return ms;
 }

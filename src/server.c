@@ -60,6 +60,14 @@ server_conn_gone(struct server *s)
 }
 
 static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush_dirty(arg);
+}
+
+static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -241,6 +249,7 @@ server_new(struct config *cfg)
 		return NULL;
 	s->cfg = cfg;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->dirty);
 	TAILQ_INIT(&s->cb_targets);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	return s;
@@ -286,6 +295,13 @@ server_start(struct server *s)
 	    &tv)) == NULL)
 		return -1;
 	if ((s->wake = event_new(s->base, -1, 0, wake_cb, s)) == NULL)
+		return -1;
+	/* Activated when the first reply of a loop iteration is queued, it
+	 * runs after the events already active in that iteration (reads,
+	 * completions), so they share one send() per connection.  (A lower
+	 * priority would starve under load: libevent runs only the highest
+	 * non-empty priority per iteration.) */
+	if ((s->flush_ev = event_new(s->base, -1, 0, flush_cb, s)) == NULL)
 		return -1;
 	if ((s->pool = pool_new(cfg->workers, (size_t)cfg->queue, wake_notify,
 	    s->wake)) == NULL) {
@@ -381,6 +397,8 @@ server_free(struct server *s)
 		event_free(s->drain_timer);
 	if (s->sweep_timer != NULL)
 		event_free(s->sweep_timer);
+	if (s->flush_ev != NULL)
+		event_free(s->flush_ev);
 	if (s->watchdog_timer != NULL)
 		event_free(s->watchdog_timer);
 	if (s->base != NULL)

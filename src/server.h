@@ -49,6 +49,10 @@ struct server {
 	int			 nlisteners;
 
 	struct conn_list	 conns;
+	struct conn_list	 dirty;		/* output to send */
+	struct event		*flush_ev;	/* sends it, once per loop */
+	time_t			 now;		/* monotonic s, cached */
+	char			 rbuf[16384];	/* scratch for reads */
 	struct cb_target_list	 cb_targets;
 	uint64_t		 next_callback_id;
 	unsigned		 nclients;
@@ -82,6 +86,16 @@ void	server_stats(struct server *s, struct strbuf *out);
 
 
 struct server *server_new(struct config *cfg);	/* takes cfg */
+
+/* Refresh s->now (whole seconds: coarse clock, no system call). */
+static inline void
+s_now_update(struct server *s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	s->now = ts.tv_sec;
+}
 int	server_start(struct server *s);
 int	server_run(struct server *s);
 void	server_free(struct server *s);

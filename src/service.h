@@ -1,8 +1,9 @@
 /*
  * Talking to the service manager (systemd's sd-daemon protocol): readiness,
  * reload and stop notifications, the watchdog, and sockets passed by socket
- * activation.  Built on libsystemd when it is present at build time
- * (HAVE_LIBSYSTEMD); without it every call is a no-op.
+ * activation.  Speaks the protocol directly, or through libsystemd when
+ * built with WITH_LIBSYSTEMD=1 (HAVE_LIBSYSTEMD); see service.c for why
+ * the default does not link it.
  */
 #ifndef PICMD_SERVICE_H
 #define PICMD_SERVICE_H

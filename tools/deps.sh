@@ -1,22 +1,31 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, when they are missing.
-# usage: tools/deps.sh build|test|fuzz|valgrind
+# usage: tools/deps.sh build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf
 # Uses apt-get (through sudo when not root); without apt-get it names the
 # packages in one line and fails.
 set -eu
 
-build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev libedit-dev libsystemd-dev"
+build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev libedit-dev"
 test="$build libcmocka-dev python3"
 # libFuzzer is in Debian's compiler-rt package, next to clang's ASan/UBSan.
 fuzz="$build clang-14 libclang-rt-14-dev"
 valgrind="$test valgrind"
+# Benchmarks (mk/bench.mk): the peers it compares against and callgrind.
+# bench/deps.sh stops the services these packages may start.
+bench="$build python3 valgrind redis-server memcached"
+# Cross builds (mk/cross.mk): the compiler and qemu-user for the tests; the
+# target's libraries go to a build-local sysroot (tools/sysroot.sh).
+cross="make pkg-config python3 qemu-user-static"
 
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
 fuzz) want=$fuzz ;;
 valgrind) want=$valgrind ;;
-*) echo "usage: $0 build|test|fuzz|valgrind" >&2; exit 2 ;;
+bench) want=$bench ;;
+cross-arm64) want="$cross gcc-aarch64-linux-gnu" ;;
+cross-armhf) want="$cross gcc-arm-linux-gnueabihf" ;;
+*) echo "usage: $0 build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf" >&2; exit 2 ;;
 esac
 
 missing=""
