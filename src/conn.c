@@ -273,16 +273,39 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_release(c);
 }
 
+/* A reply line was appended to the output: count it, enforce the cap,
+ * and have it sent at the end of this loop iteration. */
 static void
-conn_write(struct conn *c, const char *line, size_t len, int code)
+conn_wrote(struct conn *c, int code)
 {
 	struct server *s = c->srv;
 
-	if (c->dead)
-		return;
 	s->stats.replies_total++;
 	if (code != REPLY_OK)
 		s->stats.errors_total++;
+	if (iobuf_used(&c->out) > (size_t)s->cfg->max_output) {
+		/* Replies batched for this loop iteration's flush may pass
+		 * the cap although the client reads (STATS answers 6 bytes
+		 * with 340): send now, and cut only what the kernel will
+		 * not take.  Callers hold c, so a close here only marks it. */
+		conn_flush(c);
+		if (c->dead)
+			return;
+	}
+	if (iobuf_used(&c->out) > (size_t)s->cfg->max_output) {
+		log_warnx("client %s does not read its replies (%zu bytes "
+		    "unsent); closing", c->peer, iobuf_used(&c->out));
+		conn_close(c);
+		return;
+	}
+	conn_mark_dirty(c);
+}
+
+static void
+conn_write(struct conn *c, const char *line, size_t len, int code)
+{
+	if (c->dead)
+		return;
 	if (iobuf_reserve(&c->out, len) == -1) {
 		log_warnx("client %s: out of memory for a reply; closing",
 		    c->peer);
@@ -291,13 +314,7 @@ conn_write(struct conn *c, const char *line, size_t len, int code)
 	}
 	memcpy(c->out.data + c->out.len, line, len);
 	c->out.len += len;
-	if (iobuf_used(&c->out) > (size_t)s->cfg->max_output) {
-		log_warnx("client %s does not read its replies (%zu bytes "
-		    "unsent); closing", c->peer, iobuf_used(&c->out));
-		conn_close(c);
-		return;
-	}
-	conn_mark_dirty(c);
+	conn_wrote(c, code);
 }
 
 /*
@@ -312,14 +329,19 @@ conn_answer(struct conn *c, const char *tag, int code, const char *text)
 	struct request *r;
 
 	if (tag != NULL || TAILQ_EMPTY(&c->order)) {
+		/* The common case: format straight into the output. */
+		size_t need = proto_reply_size(tag, code, len);
+
+		if (c->dead)
+			return;
+		if (iobuf_reserve(&c->out, need) == 0) {
+			c->out.len += proto_reply_write(c->out.data + c->out.len,
+			    tag, code, text, len);
+			conn_wrote(c, code);
+			return;
+		}
 		strbuf_init(&line);
 		proto_format_reply(&line, tag, code, text, len);
-		if (line.failed) {
-			strbuf_free(&line);
-			proto_format_reply(&line, tag, PICMD_ERR_INTERNAL,
-			    "out of memory", 13);
-			code = PICMD_ERR_INTERNAL;
-		}
 		conn_write(c, line.data, line.len, code);
 		strbuf_free(&line);
 		return;

@@ -29,18 +29,26 @@
 bool
 looks_like_http(const char *line, size_t len)
 {
-	static const char *const methods[] = { "GET", "POST", "PUT", "HEAD",
-	    "DELETE", "OPTIONS", "CONNECT", "PATCH", "TRACE" };
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} methods[] = { { "GET", 3 }, { "PUT", 3 }, { "POST", 4 },
+	    { "HEAD", 4 }, { "PATCH", 5 }, { "TRACE", 5 }, { "DELETE", 6 },
+	    { "OPTIONS", 7 }, { "CONNECT", 7 } };
 	size_t w = 0, i;
 
 	while (w < len && line[w] != ' ' && line[w] != '\t')
 		w++;
 	if (w > 1 && line[w - 1] == ':' && line[0] != '#')
 		return true;
+	/* Every request passes here: leave at once unless the first word
+	 * could be a method. */
+	if (w < 3 || w > 7 || w == len || line[0] < 'C' || line[0] > 'T')
+		return false;
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strlen(methods[i]) == w && memcmp(line, methods[i], w) == 0)
+		if (methods[i].len == w && memcmp(line, methods[i].name, w) == 0)
 			break;
-	if (i == sizeof(methods) / sizeof(methods[0]) || w == len)
+	if (i == sizeof(methods) / sizeof(methods[0]))
 		return false;
 	if (line[w + 1] == '/' || line[w + 1] == '*' ||
 	    memmem(line + w, len - w, "://", 3) != NULL)
@@ -105,7 +113,8 @@ conn_sweep(struct server *s)
 		next = TAILQ_NEXT(c, link);
 		if (c->closing)
 			continue;
-		if (!c->authed && now - c->opened >= cfg->auth_timeout_s) {
+		/* Whole seconds: ">" never cuts a client early. */
+		if (!c->authed && now - c->opened > cfg->auth_timeout_s) {
 			log_info("client %s did not authenticate within %d s; "
 			    "closing", c->peer, cfg->auth_timeout_s);
 			conn_close(c);

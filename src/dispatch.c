@@ -1,16 +1,46 @@
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
 
+/* Command names are ASCII; tolower() would consult the locale on every
+ * byte of every request. */
+static inline int
+ascii_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/*
+ * Commands are kept sorted by first word (longest names first within a
+ * word), and a small open-addressing hash maps each distinct first word
+ * to its first entry, so a lookup hashes one word instead of bisecting
+ * with case-insensitive string compares.
+ */
 struct dispatch {
 	struct command	*cmds;
 	size_t		 n;
 	size_t		 cap;
 	bool		 sorted;
+	uint32_t	*index;		/* slot -> entry + 1; 0 = empty */
+	size_t		 nslots;	/* a power of two */
 };
+
+/* FNV-1a over the lower-cased word. */
+static uint32_t
+hash_word(const char *w, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)w[i];
+		h *= 16777619u;
+	}
+	return h;
+}
 
 struct dispatch *
 dispatch_new(void)
@@ -33,6 +63,7 @@ dispatch_free(struct dispatch *d)
 	for (size_t i = 0; i < d->n; i++)
 		command_clear(&d->cmds[i]);
 	free(d->cmds);
+	free(d->index);
 	free(d);
 }
 
@@ -159,6 +190,7 @@ dispatch_remove_owner(struct dispatch *d, struct plugin *owner)
 		d->cmds[o++] = d->cmds[i];
 	}
 	d->n = o;
+	d->sorted = false;	/* rebuild the index */
 }
 
 /*
@@ -170,7 +202,7 @@ cmp_first_word(const char *name, const char *word)
 {
 	for (;; name++, word++) {
 		int a = (*name == ' ') ? '\0' : (unsigned char)*name;
-		int b = tolower((unsigned char)*word);
+		int b = ascii_lower((unsigned char)*word);
 
 		if (a != b || a == '\0')
 			return a - b;
@@ -198,11 +230,71 @@ cmp_commands(const void *pa, const void *pb)
 static void
 dispatch_sort(struct dispatch *d)
 {
-	if (!d->sorted) {
-		if (d->n > 0)	/* cmds is NULL while the table is empty */
-			qsort(d->cmds, d->n, sizeof(d->cmds[0]), cmp_commands);
-		d->sorted = true;
+	size_t nslots = 16;
+
+	if (d->sorted)
+		return;
+	if (d->n > 0)	/* cmds is NULL while the table is empty */
+		qsort(d->cmds, d->n, sizeof(d->cmds[0]), cmp_commands);
+	d->sorted = true;
+
+	/* At most half full, so probes stay short. */
+	while (nslots < d->n * 2)
+		nslots *= 2;
+	free(d->index);
+	d->nslots = 0;
+	if ((d->index = calloc(nslots, sizeof(*d->index))) == NULL)
+		return;		/* lookups fall back to bisection */
+	d->nslots = nslots;
+	for (size_t i = 0; i < d->n; i++) {
+		const char *name = d->cmds[i].name;
+		size_t len = strcspn(name, " ");
+		size_t slot;
+
+		if (i > 0 && strncmp(d->cmds[i - 1].name, name, len) == 0 &&
+		    (d->cmds[i - 1].name[len] == ' ' ||
+		    d->cmds[i - 1].name[len] == '\0'))
+			continue;	/* same first word: entry i-1 leads */
+		slot = hash_word(name, len) & (nslots - 1);
+		while (d->index[slot] != 0)
+			slot = (slot + 1) & (nslots - 1);
+		d->index[slot] = (uint32_t)i + 1;
 	}
+}
+
+/* Index of the first entry whose first word is word, or d->n. */
+static size_t
+dispatch_first(struct dispatch *d, const char *word)
+{
+	char low[64];
+	size_t len = 0, lo = 0, hi = d->n;
+
+	if (d->index != NULL) {
+		for (; word[len] != '\0'; len++) {
+			if (len == sizeof(low))
+				return d->n;	/* longer than any name */
+			low[len] = (char)ascii_lower((unsigned char)word[len]);
+		}
+		for (size_t slot = hash_word(low, len) & (d->nslots - 1);
+		    d->index[slot] != 0; slot = (slot + 1) & (d->nslots - 1)) {
+			size_t i = d->index[slot] - 1;
+			const char *name = d->cmds[i].name;
+
+			if (strncmp(name, low, len) == 0 &&
+			    (name[len] == ' ' || name[len] == '\0'))
+				return i;
+		}
+		return d->n;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_first_word(d->cmds[mid].name, word) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Do the name's words equal argv[0..nwords) (case-insensitively)? */
@@ -215,7 +307,7 @@ name_matches(const struct command *c, char *const *argv)
 		const char *a = argv[w];
 
 		for (; *p != ' ' && *p != '\0'; p++, a++)
-			if (tolower((unsigned char)*a) != *p)
+			if (ascii_lower((unsigned char)*a) != *p)
 				return false;
 		if (*a != '\0')
 			return false;
@@ -228,21 +320,10 @@ name_matches(const struct command *c, char *const *argv)
 const struct command *
 dispatch_lookup(struct dispatch *d, int argc, char *const *argv)
 {
-	size_t lo = 0, hi;
-
 	if (argc < 1)
 		return NULL;
 	dispatch_sort(d);
-	hi = d->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp_first_word(d->cmds[mid].name, argv[0]) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < d->n; i++) {
+	for (size_t i = dispatch_first(d, argv[0]); i < d->n; i++) {
 		const struct command *c = &d->cmds[i];
 
 		if (cmp_first_word(c->name, argv[0]) != 0)

@@ -217,7 +217,10 @@ plugin_load(struct plugins *ps, const char *name, const struct config *cfg,
 		char why[1024];
 
 		if (check_trusted(p->path, false, why, sizeof(why)) == -1) {
-			init_report(&in, 0, "%s", why);
+			/* why names the file already. */
+			in.problems++;
+			if (report != NULL)
+				report(arg, why);
 			goto fail;
 		}
 	}

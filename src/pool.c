@@ -29,6 +29,7 @@ struct pool {
 	pthread_cond_t	 cond;
 	struct job	*head, *tail;
 	size_t		 queued;
+	unsigned	 idle;		/* workers waiting on cond */
 	size_t		 max_queued;
 	bool		 stopping;
 
@@ -70,8 +71,11 @@ worker_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
-		while (p->head == NULL && !p->stopping)
+		while (p->head == NULL && !p->stopping) {
+			p->idle++;
 			pthread_cond_wait(&p->cond, &p->lock);
+			p->idle--;
+		}
 		if (p->head == NULL) {
 			pthread_mutex_unlock(&p->lock);
 			break;
@@ -208,7 +212,10 @@ pool_submit(struct pool *p, struct job *job)
 		p->tail->next = job;
 	p->tail = job;
 	p->queued++;
-	pthread_cond_signal(&p->cond);
+	/* Busy workers take the next job without being told; a signal
+	 * (a futex call) is needed only for one that sleeps. */
+	if (p->idle > 0)
+		pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }

@@ -10,6 +10,7 @@
  * space or the end of the line.  Being strict here keeps the grammar free
  * of shell-like surprises and makes every malformed line an ERR PROTO.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -221,43 +222,86 @@ proto_quote_word(struct strbuf *sb, const char *word)
 	strbuf_addc(sb, '"');
 }
 
-static void
-add_sanitized(struct strbuf *sb, const char *text, size_t len)
+size_t
+proto_reply_size(const char *tag, int code, size_t textlen)
 {
-	size_t start = sb->len;
+	size_t n = 0;
 
-	strbuf_add(sb, text, len);
-	if (sb->failed)
-		return;
-	for (size_t i = start; i < sb->len; i++)
-		if (is_control((unsigned char)sb->data[i]) || sb->data[i] == '\t')
-			sb->data[i] = ' ';
+	if (tag != NULL)
+		n += strlen(tag) + 2;
+	if (code == REPLY_OK)
+		n += 2;
+	else {
+		const char *name = proto_code_name(code);
+
+		n += 4 + strlen(name != NULL ? name : "INTERNAL");
+	}
+	if (textlen > 0)
+		n += 1 + textlen;
+	return n + 1;
+}
+
+size_t
+proto_reply_write(char *dst, const char *tag, int code, const char *text,
+    size_t textlen)
+{
+	char *o = dst;
+
+	if (tag != NULL) {
+		size_t n = strlen(tag);
+
+		*o++ = '#';
+		memcpy(o, tag, n);
+		o += n;
+		*o++ = ' ';
+	}
+	if (code == REPLY_OK) {
+		memcpy(o, "OK", 2);
+		o += 2;
+	} else {
+		const char *name = proto_code_name(code);
+		size_t n;
+
+		if (name == NULL)
+			name = "INTERNAL";
+		n = strlen(name);
+		memcpy(o, "ERR ", 4);
+		memcpy(o + 4, name, n);
+		o += 4 + n;
+	}
+	if (textlen > 0) {
+		*o++ = ' ';
+		for (size_t i = 0; i < textlen; i++) {
+			unsigned char c = (unsigned char)text[i];
+
+			*o++ = (is_control(c) || c == '\t') ? ' ' : (char)c;
+		}
+	}
+	*o++ = '\n';
+	return (size_t)(o - dst);
 }
 
 void
 proto_format_reply(struct strbuf *sb, const char *tag, int code,
     const char *text, size_t textlen)
 {
-	if (tag != NULL) {
-		strbuf_addc(sb, '#');
-		strbuf_adds(sb, tag);
-		strbuf_addc(sb, ' ');
-	}
-	if (code == REPLY_OK) {
-		strbuf_add(sb, "OK", 2);
-		if (textlen > 0) {
-			strbuf_addc(sb, ' ');
-			add_sanitized(sb, text, textlen);
-		}
-	} else {
-		const char *name = proto_code_name(code);
+	size_t n = proto_reply_size(tag, code, textlen);
 
-		strbuf_add(sb, "ERR ", 4);
-		strbuf_adds(sb, name != NULL ? name : "INTERNAL");
-		if (textlen > 0) {
-			strbuf_addc(sb, ' ');
-			add_sanitized(sb, text, textlen);
+	/* Reserve through an empty add, then write in place. */
+	strbuf_add(sb, "", 0);
+	if (sb->failed || sb->cap - sb->len < n + 1) {
+		char *tmp = malloc(n);
+
+		if (tmp == NULL) {
+			sb->failed = true;
+			return;
 		}
+		proto_reply_write(tmp, tag, code, text, textlen);
+		strbuf_add(sb, tmp, n);
+		free(tmp);
+		return;
 	}
-	strbuf_addc(sb, '\n');
+	proto_reply_write(sb->data + sb->len, tag, code, text, textlen);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
 }

@@ -62,5 +62,10 @@ int	proto_code_parse(const char *name, size_t len);
  */
 void	proto_format_reply(struct strbuf *sb, const char *tag, int code,
 	    const char *text, size_t textlen);
+/* The same in two steps, for writing straight into an output buffer:
+ * the exact size of the line, then the line (returns its size). */
+size_t	proto_reply_size(const char *tag, int code, size_t textlen);
+size_t	proto_reply_write(char *dst, const char *tag, int code,
+	    const char *text, size_t textlen);
 
 #endif

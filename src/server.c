@@ -211,9 +211,11 @@ server_reload(struct server *s)
 		    (ncfg->command_timeout_ms % 1000) * 1000 };
 		const struct timeval *ct;
 
+		/* libevent has 256 shared-timeout slots; when a long life of
+		 * reloads has used them up, fall back to a plain timeout. */
 		ct = event_base_init_common_timeout(s->base, &tv);
-		if (ct != NULL)
-			s->command_timeout = ct;
+		s->command_timeout_tv = tv;
+		s->command_timeout = ct != NULL ? ct : &s->command_timeout_tv;
 	}
 	s->cfg = ncfg;
 	config_free(old);

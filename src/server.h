@@ -71,6 +71,7 @@ struct server {
 	bool			 draining;
 
 	const struct timeval	*command_timeout;	/* common timeout */
+	struct timeval		 command_timeout_tv;	/* its fallback */
 
 	/* Scratch space for tokenizing one line on the loop thread. */
 	char			*words;

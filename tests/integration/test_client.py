@@ -12,8 +12,8 @@ import socket
 import subprocess
 import time
 
-from harness import (IO_TIMEOUT, Failure, check, check_between, check_eq,
-                     check_match, daemon_env,
+from harness import (EMULATOR, IO_TIMEOUT, Failure, check, check_between,
+                     check_eq, check_match, daemon_env,
                      sanitizer_problems)
 
 CLIENT_TIMEOUT = 3 * IO_TIMEOUT     # one picmd run, start to exit
@@ -53,7 +53,7 @@ class PicmdProcess:
         e["HOME"] = t.tmp           # the interactive history file, if any
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [picmd_path(t)] + self.args,
+            EMULATOR + [picmd_path(t)] + self.args,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
             cwd=t.tmp)

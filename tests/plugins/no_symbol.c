@@ -14,7 +14,6 @@ no_symbol_init(const struct picmd_api *api, picmd_init *init)
 }
 
 /* Hidden on purpose (see above). */
-__attribute__((visibility("hidden"))) const struct picmd_plugin picmd_plugin;
 __attribute__((visibility("hidden"))) const struct picmd_plugin picmd_plugin = {
 	.abi_version = PICMD_ABI_VERSION,
 	.size = sizeof(struct picmd_plugin),
