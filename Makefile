@@ -53,7 +53,11 @@ CMOCKA_LIBS	= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 WARN		:= -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS		?= -O2 -g
-ALL_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+# _FILE_OFFSET_BITS=64: 64-bit off_t and ino_t on 32-bit targets (armhf)
+# too, as libevent's headers define it anyway; without it readdir() and
+# stat() fail with EOVERFLOW on 64-bit offsets and inode numbers.
+ALL_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
+		   $(CFLAGS) $(SANFLAGS) \
 		   -Iinclude -DPICMD_VERSION='"$(VERSION)"' \
 		   -DPICMD_PLUGIN_DIR='"$(PREFIX)/lib/picmd/commands"'
 LDFLAGS		?=
@@ -155,6 +159,7 @@ check: check-unit check-integration
 # under qemu-user, no sanitizer leg.
 test: deps-test
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check-systemd
 ifeq ($(SANITIZE)$(ARCH),)
 	@$(MAKE) --no-print-directory SANITIZE=address check
 endif

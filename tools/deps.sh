@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, when they are missing.
-# usage: tools/deps.sh build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf
+# usage: tools/deps.sh build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb
 # Uses apt-get (through sudo when not root); without apt-get it names the
 # packages in one line and fails.
 set -eu
@@ -16,6 +16,9 @@ bench="$build python3 valgrind redis-server memcached"
 # Cross builds (mk/cross.mk): the compiler and qemu-user for the tests; the
 # target's libraries go to a build-local sysroot (tools/sysroot.sh).
 cross="make pkg-config python3 qemu-user-static"
+# The Debian package (make deb, mk/install.mk): debian/control's
+# Build-Depends (with the tests' packages), debhelper, dpkg-buildpackage.
+deb="$test build-essential debhelper dpkg-dev"
 
 case "${1:-build}" in
 build) want=$build ;;
@@ -25,7 +28,8 @@ valgrind) want=$valgrind ;;
 bench) want=$bench ;;
 cross-arm64) want="$cross gcc-aarch64-linux-gnu" ;;
 cross-armhf) want="$cross gcc-arm-linux-gnueabihf" ;;
-*) echo "usage: $0 build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf" >&2; exit 2 ;;
+deb) want=$deb ;;
+*) echo "usage: $0 build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -36,6 +36,8 @@ usage(FILE *fp)
 	    "  -t, --timeout MS    connect and reply timeout (default %d)\n"
 	    "  -c, --callback PORT have the result delivered to PORT on this\n"
 	    "                      machine (0: any free port)\n"
+	    "  -a, --auth-file FILE send AUTH with the token in FILE first\n"
+	    "                      (or set $PICMD_TOKEN)\n"
 	    "  -h, --help          this help\n"
 	    "  -V, --version       print the version\n"
 	    "Without COMMAND, requests are read from standard input: one per\n"
@@ -82,6 +84,31 @@ parse_number(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/* The first line of a token file. */
+static char *
+read_token(const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "picmd: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	n = getline(&line, &cap, fp);
+	fclose(fp);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n <= 0) {
+		fprintf(stderr, "picmd: %s: no token in it\n", path);
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
 static int
 run_one(const struct target *t, const char *request)
 {
@@ -90,7 +117,7 @@ run_one(const struct target *t, const char *request)
 	int fd, rc;
 
 	if ((fd = net_connect(t)) == -1)
-		return EXIT_TROUBLE;
+		return net_auth_denied ? EXIT_REPLY_ERR : EXIT_TROUBLE;
 	if (net_write_all(fd, request, strlen(request)) == -1) {
 		perror("picmd: send");
 		close(fd);
@@ -126,12 +153,14 @@ main(int argc, char *argv[])
 		{ "unix", required_argument, NULL, 'u' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "callback", required_argument, NULL, 'c' },
+		{ "auth-file", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct target t = { 0 };
 	const char *callback = NULL;
+	char *token = NULL;
 	struct strbuf req;
 	long v;
 	int ch, rc;
@@ -139,9 +168,12 @@ main(int argc, char *argv[])
 	t.host = getenv("PICMD_HOST") ? getenv("PICMD_HOST") : "127.0.0.1";
 	t.port = getenv("PICMD_PORT") ? getenv("PICMD_PORT") : DEFAULT_PORT;
 	t.timeout_ms = DEFAULT_TIMEOUT;
+	/* Not an option: arguments show in ps(1), the environment does not. */
+	if (getenv("PICMD_TOKEN") != NULL && *getenv("PICMD_TOKEN") != '\0')
+		t.token = getenv("PICMD_TOKEN");
 
 	/* "+": stop at the command, so its arguments may start with '-'. */
-	while ((ch = getopt_long(argc, argv, "+H:p:u:t:c:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "+H:p:u:t:c:a:hV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'H':
@@ -168,6 +200,11 @@ main(int argc, char *argv[])
 				return EXIT_TROUBLE;
 			}
 			callback = optarg;
+			break;
+		case 'a':
+			if ((token = read_token(optarg)) == NULL)
+				return EXIT_TROUBLE;
+			t.token = token;
 			break;
 		case 'h':
 			usage(stdout);
@@ -212,5 +249,9 @@ main(int argc, char *argv[])
 	else
 		rc = run_one(&t, req.data);
 	strbuf_free(&req);
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "proto.h"
 
 #define LR_MAX_LINE	(16 * 1024 * 1024)
 
@@ -60,8 +61,67 @@ connect_timeout(int fd, const struct sockaddr *sa, socklen_t len,
 	return 0;
 }
 
+bool net_auth_denied;
+
+/* AUTH before anything else; nothing else is in flight, so a reader of
+ * its own cannot take bytes meant for a later reply. */
+static int
+net_auth(int fd, const struct target *t)
+{
+	struct linereader lr;
+	struct strbuf req, line;
+	int rc = -1;
+
+	strbuf_init(&req);
+	strbuf_init(&line);
+	strbuf_adds(&req, "AUTH ");
+	proto_quote_word(&req, t->token);
+	strbuf_addc(&req, '\n');
+	lr_init(&lr, fd);
+	if (net_write_all(fd, req.data, req.len) == -1)
+		fprintf(stderr, "picmd: cannot send AUTH: %s\n", strerror(errno));
+	else switch (lr_next(&lr, &line, t->timeout_ms)) {
+	case 1:
+		if (strcmp(line.data, "OK") == 0) {
+			rc = 0;
+			break;
+		}
+		net_auth_denied = true;
+		fprintf(stderr, "picmd: authentication failed: %s\n",
+		    strncmp(line.data, "ERR ", 4) == 0 ? line.data + 4 :
+		    line.data);
+		break;
+	case -2:
+		fprintf(stderr, "picmd: no reply to AUTH within %ld ms\n",
+		    t->timeout_ms);
+		break;
+	default:
+		fprintf(stderr, "picmd: connection closed during AUTH\n");
+		break;
+	}
+	explicit_bzero(req.data, req.len);
+	strbuf_free(&req);
+	strbuf_free(&line);
+	lr_free(&lr);
+	return rc;
+}
+
 int
 net_connect(const struct target *t)
+{
+	int fd = net_connect_raw(t);
+
+	if (fd == -1 || t->token == NULL)
+		return fd;
+	if (net_auth(fd, t) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_connect_raw(const struct target *t)
 {
 	struct addrinfo hints, *res, *ai;
 	int fd = -1, err = 0, gai;

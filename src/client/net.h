@@ -16,10 +16,14 @@ struct target {
 	const char	*port;
 	const char	*unix_path;	/* overrides host and port */
 	long		 timeout_ms;	/* connect, and each wait for a reply */
+	const char	*token;		/* sent as AUTH first, or NULL */
 };
 
-/* Connected stream socket, or -1 after printing why to stderr. */
+/* Connected (and, with a token, authenticated) stream socket, or -1
+ * after printing why to stderr; *denied is set when AUTH was refused. */
 int	net_connect(const struct target *t);
+extern bool net_auth_denied;
+int	net_connect_raw(const struct target *t);
 
 struct linereader {
 	int		 fd;
