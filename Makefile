@@ -16,7 +16,11 @@ PKG_CONFIG	?= pkg-config
 PREFIX		?= /usr/local
 
 # ARCH=arm64|armhf: cross-build into build/$(ARCH)/ (mk/cross.mk).
-ARCH		?=
+# Only from the command line: an ARCH left in the environment (common
+# among kernel developers) must not turn a native build into a cross one.
+ifneq ($(origin ARCH),command line)
+override ARCH	:=
+endif
 ifneq ($(ARCH),)
 BUILD		?= build/$(ARCH)
 endif

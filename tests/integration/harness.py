@@ -13,6 +13,9 @@ AddressSanitizer build proves there was no leak or use-after-free.
 
 PICMD_TEST_WRAPPER (e.g. "valgrind --error-exitcode=99 --leak-check=full")
 is prefixed to the daemon's command line; timeouts then grow by SLOW.
+PICMD_TEST_EMULATOR (e.g. "qemu-aarch64-static -L build/sysroot-arm64", set
+by make ARCH=...) is prefixed to every binary of the build: the daemon and
+the client (EMULATOR); timeouts grow by SLOW too.
 """
 
 import os
@@ -26,7 +29,8 @@ import tempfile
 import threading
 import time
 
-WRAPPER = shlex.split(os.environ.get("PICMD_TEST_WRAPPER", ""))
+EMULATOR = shlex.split(os.environ.get("PICMD_TEST_EMULATOR", ""))
+WRAPPER = EMULATOR + shlex.split(os.environ.get("PICMD_TEST_WRAPPER", ""))
 SLOW = 5.0 if WRAPPER else 1.0
 
 IO_TIMEOUT = 10.0 * SLOW      # one socket operation or one reply
