@@ -35,7 +35,7 @@
 #include "proto.h"
 #include "strbuf.h"
 
-/* As in src/conn.c: the line limit before AUTH. */
+/* As in src/conn_priv.h: the line limit before AUTH. */
 #define PREAUTH_MAX_LINE 256
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

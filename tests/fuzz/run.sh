@@ -25,6 +25,9 @@ else
 	set -- -max_total_time="$seconds" "$work" "$seeds"
 fi
 
+dict=tests/fuzz/$name.dict
+[ -f "$dict" ] && set -- -dict="$dict" "$@"
+
 # stdin from /dev/null: a harness must never wait for a terminal.
 "$bin" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$crashes/$name-" "$@" </dev/null >"$log" 2>&1
@@ -44,4 +47,8 @@ if [ $rc -ne 0 ]; then
 	fi
 	exit 1
 fi
-echo "ok - fuzz_$name ($what): ${execs:-?} runs, ${rate:-?}/s${cov:+, $cov}"
+if [ "$seconds" -eq 0 ]; then
+	echo "ok - fuzz_$name ($what): ${execs:-?} inputs${cov:+, $cov}"
+else
+	echo "ok - fuzz_$name ($what): ${execs:-?} runs, ${rate:-?}/s${cov:+, $cov}"
+fi
