@@ -81,8 +81,13 @@ CLIENT_OBJS	:= $(CLIENT_SRCS:src/client/%.c=$(BUILD)/obj/client/%.o) \
 EDIT_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libedit 2>/dev/null)
 EDIT_LIBS	= $(shell $(PKG_CONFIG) --libs libedit 2>/dev/null)
 
+# commands/common/ is not a plugin: its .c files (what the plugins share,
+# e.g. sysfs.c) are compiled into every plugin, each its own hidden copy.
+COMMON_SRCS	:= $(wildcard commands/common/*.c)
+COMMON_HDRS	:= $(wildcard commands/common/*.h)
 PLUGIN_SRCS	:= $(wildcard commands/*.c)
-PLUGIN_DIRS	:= $(patsubst %/,%,$(dir $(wildcard commands/*/*.c)))
+PLUGIN_DIRS	:= $(filter-out commands/common, \
+		   $(patsubst %/,%,$(dir $(wildcard commands/*/*.c))))
 PLUGINS		:= $(PLUGIN_SRCS:commands/%.c=$(BUILD)/commands/%.so) \
 		   $(sort $(PLUGIN_DIRS:commands/%=$(BUILD)/commands/%.so))
 gpio_LIBS	= $(shell $(PKG_CONFIG) --libs libgpiod 2>/dev/null)
@@ -117,14 +122,19 @@ $(BUILD)/picmd: $(CLIENT_OBJS)
 $(BUILD)/picmdd: $(CORE_OBJS) $(BUILD)/obj/main.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPS_LIBS) $(SYSTEMD_LIBS) -ldl -lpthread
 
-$(BUILD)/commands/%.so: commands/%.c include/picmd/plugin.h | $(BUILD)/commands
-	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -fPIC -shared -fvisibility=hidden \
-		-MMD -MP -o $@ $< $(ALL_LDFLAGS) $($*_LIBS)
+# The plugin's own source goes last: with several sources, -MMD writes the
+# .d file once per source, and the last one's is kept (the common files
+# are prerequisites by name anyway).
+$(BUILD)/commands/%.so: commands/%.c $(COMMON_SRCS) $(COMMON_HDRS) include/picmd/plugin.h | $(BUILD)/commands
+	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -Icommands/common -fPIC -shared \
+		-fvisibility=hidden -MMD -MP -o $@ $(COMMON_SRCS) $< \
+		$(ALL_LDFLAGS) $($*_LIBS)
 
 .SECONDEXPANSION:
-$(BUILD)/commands/%.so: $$(wildcard commands/%/*.c) $$(wildcard commands/%/*.h) include/picmd/plugin.h | $(BUILD)/commands
-	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -Icommands/$* -fPIC -shared \
-		-fvisibility=hidden -o $@ $(filter %.c,$^) $(ALL_LDFLAGS) $($*_LIBS)
+$(BUILD)/commands/%.so: $$(wildcard commands/%/*.c) $$(wildcard commands/%/*.h) $(COMMON_SRCS) $(COMMON_HDRS) include/picmd/plugin.h | $(BUILD)/commands
+	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -Icommands/$* -Icommands/common \
+		-fPIC -shared -fvisibility=hidden -o $@ $(filter %.c,$^) \
+		$(ALL_LDFLAGS) $($*_LIBS)
 
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/picmd/plugin.h | $(BUILD)/tests/plugins
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -fvisibility=hidden -o $@ $< \

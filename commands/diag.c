@@ -4,12 +4,13 @@
  * error, so clients can see every reply path without hardware.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <picmd/plugin.h>
+
+#include "sysfs.h"
 
 static const struct picmd_api *api;
 
@@ -17,14 +18,10 @@ static void
 diag_sleep(picmd_ctx *ctx, int argc, const char *const *argv)
 {
 	struct timespec ts;
-	char *end;
 	long ms, left;
 
 	(void)argc;
-	errno = 0;
-	ms = strtol(argv[0], &end, 10);
-	if (errno != 0 || end == argv[0] || *end != '\0' || ms < 0 ||
-	    ms > 60000) {
+	if (!sysfs_parse_long(argv[0], 0, 60000, &ms)) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "milliseconds must be a "
 		    "whole number from 0 to 60000");
 		return;
@@ -77,13 +74,8 @@ static int
 diag_init(const struct picmd_api *host, picmd_init *init)
 {
 	api = host;
-	for (int i = 0; i < api->config_count(init); i++)
-		api->config_error(init, api->config_key(init, i),
-		    "unknown key '%s'", api->config_key(init, i));
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (api->register_command(init, &commands[i]) == -1)
-			return -1;
-	return 0;
+	sysfs_reject_keys(api, init);
+	return sysfs_register(api, init, commands, SYSFS_NELEM(commands));
 }
 
 PICMD_EXPORT const struct picmd_plugin picmd_plugin = {

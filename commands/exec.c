@@ -41,6 +41,8 @@
 
 #include <picmd/plugin.h>
 
+#include "sysfs.h"
+
 extern char **environ;
 
 #define EXEC_DEFAULT_TIMEOUT_MS	5000
@@ -274,19 +276,12 @@ parse_bounded(picmd_init *init, const char *key, long min, long max,
     long *out)
 {
 	const char *value = api->config_get(init, key);
-	char *end;
-	long v;
 
-	if (value == NULL)
-		return 0;
-	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || v < min || v > max) {
+	if (value != NULL && !sysfs_parse_long(value, min, max, out)) {
 		api->config_error(init, key, "%s must be a whole number from "
 		    "%ld to %ld", key, min, max);
 		return -1;
 	}
-	*out = v;
 	return 0;
 }
 

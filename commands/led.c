@@ -9,11 +9,8 @@
  *
  * docs/DEVICES.md describes the replies and the files.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +20,8 @@
 #include <unistd.h>
 
 #include <picmd/plugin.h>
+
+#include "sysfs.h"
 
 /* A kernel attribute is one page; `trigger` is the exception (it grows
  * with every registered trigger), so reads grow up to this bound. */
@@ -35,130 +34,11 @@ struct led {
 	char	*dir;
 };
 
-/* snprintf into a path buffer; -1 when it does not fit. */
-static int path_fmt(char *buf, size_t size, const char *fmt, ...)
-	PICMD_PRINTF(3, 4);
-
-static int
-path_fmt(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-/*
- * Read a sysfs attribute into a malloc'd string without its trailing
- * newline.  NULL with errno set on failure.  Read until EOF rather than
- * once: a real attribute arrives in one read, but that is not promised.
- */
+/* An attribute as a malloc'd string; NULL with errno set. */
 static char *
 read_attr(const char *path)
 {
-	size_t cap = 4096, len = 0;
-	char *buf, *tmp;
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	if ((buf = malloc(cap)) == NULL)
-		goto fail;
-	for (;;) {
-		if (len + 1 == cap) {
-			if (cap >= ATTR_MAX) {
-				errno = EFBIG;
-				goto fail;
-			}
-			if ((tmp = realloc(buf, cap * 2)) == NULL)
-				goto fail;
-			buf = tmp;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	return buf;
-fail:
-	e = errno;
-	free(buf);
-	close(fd);
-	errno = e;
-	return NULL;
-}
-
-/* Write text to an attribute in one write(), as `echo text > path` does. */
-static int
-write_attr(const char *path, const char *text)
-{
-	size_t len = strlen(text);
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return -1;
-	do
-		n = write(fd, text, len);
-	while (n == -1 && errno == EINTR);
-	if (n >= 0 && (size_t)n != len) {
-		n = -1;
-		errno = EIO;
-	}
-	e = errno;
-	if (close(fd) == -1 && n >= 0)
-		return -1;
-	errno = e;
-	return n < 0 ? -1 : 0;
-}
-
-/* A decimal integer in [min, max], the whole string. */
-static bool
-parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static void
-err_read(picmd_ctx *ctx, const char *path)
-{
-	api->reply_error(ctx, PICMD_ERR_DEVICE, "read %s: %s", path,
-	    strerror(errno));
-}
-
-static void
-err_write(picmd_ctx *ctx, const char *path)
-{
-	api->reply_error(ctx, PICMD_ERR_DEVICE, "write %s: %s", path,
-	    strerror(errno));
-}
-
-static void
-err_content(picmd_ctx *ctx, const char *path, const char *text)
-{
-	api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: unexpected content "
-	    "'%.40s'", path, text);
+	return sysfs_read_alloc(path, ATTR_MAX, SYSFS_TRIM_SPACES);
 }
 
 /*
@@ -178,7 +58,7 @@ led_path(picmd_ctx *ctx, const struct led *st, const char *name, char *buf,
 		    name);
 		return -1;
 	}
-	if (path_fmt(buf, size, "%s/%s", st->dir, name) == -1) {
+	if (sysfs_path(buf, size, "%s/%s", st->dir, name) == -1) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "LED name too long");
 		return -1;
 	}
@@ -187,8 +67,7 @@ led_path(picmd_ctx *ctx, const struct led *st, const char *name, char *buf,
 			api->reply_error(ctx, PICMD_ERR_DEVICE, "no LED '%s' "
 			    "in %s", name, st->dir);
 		else
-			api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: %s", buf,
-			    strerror(errno));
+			sysfs_reply_errno(api, ctx, NULL, buf);
 		return -1;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
@@ -206,16 +85,16 @@ read_level(picmd_ctx *ctx, const char *dir, const char *attr, long *out)
 	char path[PATH_MAX], *text;
 	bool ok;
 
-	if (path_fmt(path, sizeof(path), "%s/%s", dir, attr) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/%s", dir, attr) == -1) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "LED name too long");
 		return -1;
 	}
 	if ((text = read_attr(path)) == NULL) {
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return -1;
 	}
-	if (!(ok = parse_long(text, 0, INT_MAX, out)))
-		err_content(ctx, path, text);
+	if (!(ok = sysfs_parse_long(text, 0, INT_MAX, out)))
+		sysfs_reply_content(api, ctx, path, text);
 	free(text);
 	return ok ? 0 : -1;
 }
@@ -266,19 +145,13 @@ read_triggers(picmd_ctx *ctx, const char *dir, char *path, size_t size)
 {
 	char *text;
 
-	if (path_fmt(path, size, "%s/trigger", dir) == -1) {
+	if (sysfs_path(path, size, "%s/trigger", dir) == -1) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "LED name too long");
 		return NULL;
 	}
 	if ((text = read_attr(path)) == NULL)
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 	return text;
-}
-
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* One list item, NAME:BRIGHTNESS:MAX:TRIGGER; -1 after replying. */
@@ -288,7 +161,7 @@ list_one(picmd_ctx *ctx, const struct led *st, const char *name, bool first)
 	char dir[PATH_MAX], path[PATH_MAX], *list, *active;
 	long level, max;
 
-	if (path_fmt(dir, sizeof(dir), "%s/%s", st->dir, name) == -1) {
+	if (sysfs_path(dir, sizeof(dir), "%s/%s", st->dir, name) == -1) {
 		api->reply_error(ctx, PICMD_ERR_DEVICE, "%s/%s: name too long",
 		    st->dir, name);
 		return -1;
@@ -297,7 +170,7 @@ list_one(picmd_ctx *ctx, const struct led *st, const char *name, bool first)
 	    read_level(ctx, dir, "max_brightness", &max) == -1)
 		return -1;
 	/* A kernel without LED triggers has no trigger file: show none. */
-	if (path_fmt(path, sizeof(path), "%s/trigger", dir) == 0 &&
+	if (sysfs_path(path, sizeof(path), "%s/trigger", dir) == 0 &&
 	    access(path, F_OK) == -1 && errno == ENOENT) {
 		api->reply_append(ctx, "%s%s:%ld:%ld:none", first ? "" : " ",
 		    name, level, max);
@@ -306,7 +179,7 @@ list_one(picmd_ctx *ctx, const struct led *st, const char *name, bool first)
 	if ((list = read_triggers(ctx, dir, path, sizeof(path))) == NULL)
 		return -1;
 	if ((active = trigger_active(list)) == NULL) {
-		err_content(ctx, path, list);
+		sysfs_reply_content(api, ctx, path, list);
 		free(list);
 		return -1;
 	}
@@ -320,44 +193,24 @@ static void
 led_list(picmd_ctx *ctx, int argc, const char *const *argv)
 {
 	const struct led *st = api->state(ctx);
-	struct dirent *de;
-	char **names = NULL, **tmp;
+	char **names = NULL;
 	size_t n = 0;
-	DIR *dp;
 
 	(void)argc;
 	(void)argv;
-	if ((dp = opendir(st->dir)) == NULL) {
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: %s", st->dir,
-		    strerror(errno));
+	switch (sysfs_list_names(st->dir, NULL, &names, &n)) {
+	case SYSFS_LIST_NODIR:
+		sysfs_reply_errno(api, ctx, NULL, st->dir);
+		return;
+	case SYSFS_LIST_NOMEM:
+		api->reply_error(ctx, PICMD_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	/* Entries are symlinks into /sys/devices, so d_type is no help. */
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if ((tmp = reallocarray(names, n + 1, sizeof(*names))) ==
-		    NULL || (tmp[n] = strdup(de->d_name)) == NULL) {
-			if (tmp != NULL)
-				names = tmp;
-			api->reply_error(ctx, PICMD_ERR_INTERNAL,
-			    "out of memory");
-			goto done;
-		}
-		names = tmp;
-		n++;
-	}
-	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_name);
 	api->reply_ok(ctx, "%s", "");
 	for (size_t i = 0; i < n; i++)
 		if (list_one(ctx, st, names[i], i == 0) == -1)
 			break;
-done:
-	closedir(dp);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	sysfs_free_names(names, n);
 }
 
 static void
@@ -375,7 +228,7 @@ led_set(picmd_ctx *ctx, int argc, const char *const *argv)
 		level = max;
 	else if (strcasecmp(argv[1], "off") == 0)
 		level = 0;
-	else if (!parse_long(argv[1], 0, max, &level)) {
+	else if (!sysfs_parse_long(argv[1], 0, max, &level)) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "brightness must be on, "
 		    "off or 0 to %ld", max);
 		return;
@@ -387,24 +240,24 @@ led_set(picmd_ctx *ctx, int argc, const char *const *argv)
 	 * instructions do with "echo none > trigger".  The kernel itself
 	 * detaches on brightness 0.  No trigger file: nothing to detach.
 	 */
-	if (path_fmt(path, sizeof(path), "%s/trigger", dir) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/trigger", dir) == -1) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "LED name too long");
 		return;
 	}
 	if ((list = read_attr(path)) == NULL && errno != ENOENT) {
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return;
 	}
 	if (list != NULL) {
 		active = trigger_active(list);
 		if (active == NULL) {
-			err_content(ctx, path, list);
+			sysfs_reply_content(api, ctx, path, list);
 			free(list);
 			return;
 		}
 		if (strcmp(active, "none") != 0 &&
-		    write_attr(path, "none\n") == -1) {
-			err_write(ctx, path);
+		    sysfs_write(path, "none\n") == -1) {
+			sysfs_reply_errno(api, ctx, "write", path);
 			free(list);
 			return;
 		}
@@ -412,9 +265,9 @@ led_set(picmd_ctx *ctx, int argc, const char *const *argv)
 	}
 
 	snprintf(text, sizeof(text), "%ld\n", level);
-	if (path_fmt(path, sizeof(path), "%s/brightness", dir) == -1 ||
-	    write_attr(path, text) == -1) {
-		err_write(ctx, path);
+	if (sysfs_path(path, sizeof(path), "%s/brightness", dir) == -1 ||
+	    sysfs_write(path, text) == -1) {
+		sysfs_reply_errno(api, ctx, "write", path);
 		return;
 	}
 	api->reply_ok(ctx, "%s", "");
@@ -431,7 +284,7 @@ led_trigger(picmd_ctx *ctx, int argc, const char *const *argv)
 		return;
 	if (argc == 1) {
 		if ((active = trigger_active(list)) == NULL)
-			err_content(ctx, path, list);
+			sysfs_reply_content(api, ctx, path, list);
 		else
 			api->reply_ok(ctx, "%s", active);
 		free(list);
@@ -452,8 +305,8 @@ led_trigger(picmd_ctx *ctx, int argc, const char *const *argv)
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	if (write_attr(path, text) == -1)
-		err_write(ctx, path);
+	if (sysfs_write(path, text) == -1)
+		sysfs_reply_errno(api, ctx, "write", path);
 	else
 		api->reply_ok(ctx, "%s", "");
 	free(text);
@@ -510,9 +363,7 @@ led_init(const struct picmd_api *host, picmd_init *init)
 	struct led *st;
 
 	api = host;
-	for (int i = 0; i < api->config_count(init); i++)
-		api->config_error(init, api->config_key(init, i),
-		    "unknown key '%s'", api->config_key(init, i));
+	sysfs_reject_keys(api, init);
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    asprintf(&st->dir, "%s/class/leds", api->sysfs_root(init)) == -1) {
 		free(st);
@@ -520,10 +371,7 @@ led_init(const struct picmd_api *host, picmd_init *init)
 		return -1;
 	}
 	api->set_state(init, st);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (api->register_command(init, &commands[i]) == -1)
-			return -1;
-	return 0;
+	return sysfs_register(api, init, commands, SYSFS_NELEM(commands));
 }
 
 PICMD_EXPORT const struct picmd_plugin picmd_plugin = {

@@ -14,10 +14,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +26,8 @@
 #include <unistd.h>
 
 #include <picmd/plugin.h>
+
+#include "sysfs.h"
 
 #define WAIT_DEFAULT_MS	1000
 #define WAIT_MAX_MS	10000
@@ -52,106 +52,6 @@ struct chan {
 	char		 dir[PATH_MAX];		/* chipdir/pwmM */
 };
 
-static int path_fmt(char *buf, size_t size, const char *fmt, ...)
-	PICMD_PRINTF(3, 4);
-
-static int
-path_fmt(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-/* Read a one-line sysfs attribute into buf without its newline; -1 with
- * errno set (EFBIG when it does not fit). */
-static int
-read_attr(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	for (;;) {
-		if (len + 1 == size) {
-			close(fd);
-			errno = EFBIG;
-			return -1;
-		}
-		n = read(fd, buf + len, size - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	e = errno;
-	close(fd);
-	if (n == -1) {
-		errno = e;
-		return -1;
-	}
-	buf[len] = '\0';
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	return 0;
-}
-
-/* One write(), as `echo text > path` does: sysfs parses each write. */
-static int
-write_attr(const char *path, const char *text)
-{
-	size_t len = strlen(text);
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) == -1)
-		return -1;
-	do
-		n = write(fd, text, len);
-	while (n == -1 && errno == EINTR);
-	if (n >= 0 && (size_t)n != len) {
-		n = -1;
-		errno = EIO;
-	}
-	e = errno;
-	if (close(fd) == -1 && n >= 0)
-		return -1;
-	errno = e;
-	return n < 0 ? -1 : 0;
-}
-
-/* A decimal number in [0, max], the whole string (no sign). */
-static bool
-parse_ull(const char *s, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long v;
-	char *end;
-
-	/* strtoull takes "-1" as ULLONG_MAX; a sign is never valid here. */
-	if (s[0] < '0' || s[0] > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static void
-err_errno(picmd_ctx *ctx, const char *what, const char *path)
-{
-	api->reply_error(ctx, PICMD_ERR_DEVICE, "%s %s: %s", what, path,
-	    strerror(errno));
-}
-
 /* Read attribute dir/name as a number in [0, max]; -1 after replying. */
 static int
 read_num(picmd_ctx *ctx, const char *dir, const char *name,
@@ -159,15 +59,15 @@ read_num(picmd_ctx *ctx, const char *dir, const char *name,
 {
 	char path[PATH_MAX], text[64];
 
-	if (path_fmt(path, sizeof(path), "%s/%s", dir, name) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/%s", dir, name) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return -1;
 	}
-	if (read_attr(path, text, sizeof(text)) == -1) {
-		err_errno(ctx, "read", path);
+	if (sysfs_read(path, text, sizeof(text), SYSFS_TRIM_SPACES) == -1) {
+		sysfs_reply_errno(api, ctx, "read", path);
 		return -1;
 	}
-	if (!parse_ull(text, max, out)) {
+	if (!sysfs_parse_ull(text, max, out)) {
 		api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: unexpected "
 		    "content '%s'", path, text);
 		return -1;
@@ -181,13 +81,13 @@ write_num(picmd_ctx *ctx, const char *dir, const char *name,
 {
 	char path[PATH_MAX], text[32];
 
-	if (path_fmt(path, sizeof(path), "%s/%s", dir, name) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/%s", dir, name) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return -1;
 	}
 	snprintf(text, sizeof(text), "%llu\n", v);
-	if (write_attr(path, text) == -1) {
-		err_errno(ctx, "write", path);
+	if (sysfs_write(path, text) == -1) {
+		sysfs_reply_errno(api, ctx, "write", path);
 		return -1;
 	}
 	return 0;
@@ -214,20 +114,20 @@ chan_lookup(picmd_ctx *ctx, const struct pwm *st, const char *chip,
 
 	if (strncmp(chip, "pwmchip", 7) == 0)
 		digits = chip + 7;
-	if (!parse_ull(digits, 65535, &v)) {
+	if (!sysfs_parse_ull(digits, 65535, &v)) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "chip must be N or "
 		    "pwmchipN, not '%s'", chip);
 		return -1;
 	}
 	c->chip = (unsigned long)v;
-	if (!parse_ull(channel, 65535, &v)) {
+	if (!sysfs_parse_ull(channel, 65535, &v)) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "channel must be a "
 		    "number, not '%s'", channel);
 		return -1;
 	}
 	c->channel = (unsigned long)v;
-	if (path_fmt(c->chipdir, sizeof(c->chipdir), "%s/pwmchip%lu",
-	    st->dir, c->chip) == -1 || path_fmt(c->dir, sizeof(c->dir),
+	if (sysfs_path(c->chipdir, sizeof(c->chipdir), "%s/pwmchip%lu",
+	    st->dir, c->chip) == -1 || sysfs_path(c->dir, sizeof(c->dir),
 	    "%s/pwm%lu", c->chipdir, c->channel) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return -1;
@@ -238,7 +138,7 @@ chan_lookup(picmd_ctx *ctx, const struct pwm *st, const char *chip,
 			    "pwmchip%lu in %s (is a pwm overlay enabled?)",
 			    c->chip, st->dir);
 		else
-			err_errno(ctx, "stat", c->chipdir);
+			sysfs_reply_errno(api, ctx, "stat", c->chipdir);
 		return -1;
 	}
 	if (read_num(ctx, c->chipdir, "npwm", 65536, &npwm) == -1)
@@ -277,15 +177,15 @@ chan_export(picmd_ctx *ctx, const struct pwm *st, const struct chan *c)
 
 	if (exists(c->dir))
 		return 0;
-	if (path_fmt(path, sizeof(path), "%s/export", c->chipdir) == -1 ||
-	    path_fmt(enable, sizeof(enable), "%s/enable", c->dir) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/export", c->chipdir) == -1 ||
+	    sysfs_path(enable, sizeof(enable), "%s/enable", c->dir) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return -1;
 	}
 	/* EBUSY: exported meanwhile (by another program); wait as well. */
 	snprintf(text, sizeof(text), "%lu\n", c->channel);
-	if (write_attr(path, text) == -1 && errno != EBUSY) {
-		err_errno(ctx, "write", path);
+	if (sysfs_write(path, text) == -1 && errno != EBUSY) {
+		sysfs_reply_errno(api, ctx, "write", path);
 		return -1;
 	}
 
@@ -312,12 +212,12 @@ pwm_set(picmd_ctx *ctx, int argc, const char *const *argv)
 	struct chan c;
 
 	(void)argc;
-	if (!parse_ull(argv[2], NS_MAX, &period) || period == 0) {
+	if (!sysfs_parse_ull(argv[2], NS_MAX, &period) || period == 0) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "period_ns must be a "
 		    "whole number from 1 to %llu", NS_MAX);
 		return;
 	}
-	if (!parse_ull(argv[3], NS_MAX, &duty) || duty > period) {
+	if (!sysfs_parse_ull(argv[3], NS_MAX, &duty) || duty > period) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "duty_ns must be a "
 		    "whole number from 0 to period_ns (%llu)", period);
 		return;
@@ -390,9 +290,10 @@ pwm_get(picmd_ctx *ctx, int argc, const char *const *argv)
 	    read_num(ctx, c.dir, "duty_cycle", ULLONG_MAX, &duty) == -1 ||
 	    read_num(ctx, c.dir, "enable", 1, &enable) == -1)
 		goto out;
-	if (path_fmt(path, sizeof(path), "%s/polarity", c.dir) == -1 ||
-	    read_attr(path, polarity, sizeof(polarity)) == -1) {
-		err_errno(ctx, "read", path);
+	if (sysfs_path(path, sizeof(path), "%s/polarity", c.dir) == -1 ||
+	    sysfs_read(path, polarity, sizeof(polarity),
+	    SYSFS_TRIM_SPACES) == -1) {
+		sysfs_reply_errno(api, ctx, "read", path);
 		goto out;
 	}
 	if (strcmp(polarity, "normal") != 0 &&
@@ -429,13 +330,12 @@ pwm_list(picmd_ctx *ctx, int argc, const char *const *argv)
 	(void)argc;
 	(void)argv;
 	if ((dp = opendir(st->dir)) == NULL) {
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: %s", st->dir,
-		    strerror(errno));
+		sysfs_reply_errno(api, ctx, NULL, st->dir);
 		return;
 	}
 	while ((de = readdir(dp)) != NULL && n < 256)
 		if (strncmp(de->d_name, "pwmchip", 7) == 0 &&
-		    parse_ull(de->d_name + 7, 65535, &v))
+		    sysfs_parse_ull(de->d_name + 7, 65535, &v))
 			chips[n++] = (unsigned long)v;
 	closedir(dp);
 	/* By number, so pwmchip10 comes after pwmchip2. */
@@ -444,7 +344,7 @@ pwm_list(picmd_ctx *ctx, int argc, const char *const *argv)
 	for (size_t i = 0; i < n; i++) {
 		char chipdir[PATH_MAX];
 
-		if (path_fmt(chipdir, sizeof(chipdir), "%s/pwmchip%lu",
+		if (sysfs_path(chipdir, sizeof(chipdir), "%s/pwmchip%lu",
 		    st->dir, chips[i]) == -1) {
 			api->reply_error(ctx, PICMD_ERR_INTERNAL,
 			    "path too long");
@@ -497,16 +397,13 @@ pwm_init(const struct picmd_api *host, picmd_init *init)
 
 		if (strcmp(key, "export_wait_ms") != 0)
 			api->config_error(init, key, "unknown key '%s'", key);
-		else if (!parse_ull(value, WAIT_MAX_MS, &v))
+		else if (!sysfs_parse_ull(value, WAIT_MAX_MS, &v))
 			api->config_error(init, key, "export_wait_ms must be a "
 			    "whole number from 0 to %d", WAIT_MAX_MS);
 		else
 			st->wait_ms = (long)v;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (api->register_command(init, &commands[i]) == -1)
-			return -1;
-	return 0;
+	return sysfs_register(api, init, commands, SYSFS_NELEM(commands));
 }
 
 PICMD_EXPORT const struct picmd_plugin picmd_plugin = {

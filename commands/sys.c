@@ -15,17 +15,16 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <picmd/plugin.h>
+
+#include "sysfs.h"
 
 #define MILLI_MIN	(-273150L)
 #define MILLI_MAX	1000000L
@@ -40,86 +39,15 @@ struct sys {
 	bool	 firmware_throttled;
 };
 
-static int path_fmt(char *buf, size_t size, const char *fmt, ...)
-	PICMD_PRINTF(3, 4);
-
-static int
-path_fmt(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
 /*
- * Read a small kernel file into buf; returns its length, or -1 with errno
- * set (EFBIG when it does not fit).  Trailing newlines and the NUL that
- * ends a device-tree string are cut off.
+ * A small kernel file into buf; its length, or -1 with errno set.  A
+ * device-tree string property ends in the NUL the kernel stores with it,
+ * so that is cut off as well as the newline.
  */
 static ssize_t
 read_attr(const char *path, char *buf, size_t size)
 {
-	size_t len = 0;
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	for (;;) {
-		if (len + 1 == size) {
-			close(fd);
-			errno = EFBIG;
-			return -1;
-		}
-		n = read(fd, buf + len, size - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	e = errno;
-	close(fd);
-	if (n == -1) {
-		errno = e;
-		return -1;
-	}
-	buf[len] = '\0';
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\0'))
-		buf[--len] = '\0';
-	return (ssize_t)len;
-}
-
-static bool
-parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static void
-err_read(picmd_ctx *ctx, const char *path)
-{
-	api->reply_error(ctx, PICMD_ERR_DEVICE, "read %s: %s", path,
-	    strerror(errno));
-}
-
-static void
-err_content(picmd_ctx *ctx, const char *path, const char *text)
-{
-	api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: unexpected content "
-	    "'%.40s'", path, text);
+	return sysfs_read(path, buf, size, SYSFS_TRIM_NULS);
 }
 
 /* Read root/rel into buf; -1 after replying. */
@@ -127,12 +55,12 @@ static int
 read_file(picmd_ctx *ctx, const char *root, const char *rel, char *path,
     size_t pathsize, char *buf, size_t size)
 {
-	if (path_fmt(path, pathsize, "%s/%s", root, rel) == -1) {
+	if (sysfs_path(path, pathsize, "%s/%s", root, rel) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return -1;
 	}
 	if (read_attr(path, buf, size) == -1) {
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return -1;
 	}
 	return 0;
@@ -143,7 +71,6 @@ sys_temp(picmd_ctx *ctx, int argc, const char *const *argv)
 {
 	const struct sys *st = api->state(ctx);
 	char path[PATH_MAX], text[64];
-	unsigned long a;
 	long milli;
 
 	(void)argc;
@@ -151,13 +78,11 @@ sys_temp(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (read_file(ctx, st->sysfs, "class/thermal/thermal_zone0/temp", path,
 	    sizeof(path), text, sizeof(text)) == -1)
 		return;
-	if (!parse_long(text, MILLI_MIN, MILLI_MAX, &milli)) {
-		err_content(ctx, path, text);
+	if (!sysfs_parse_long(text, MILLI_MIN, MILLI_MAX, &milli)) {
+		sysfs_reply_content(api, ctx, path, text);
 		return;
 	}
-	a = milli < 0 ? (unsigned long)-milli : (unsigned long)milli;
-	api->reply_ok(ctx, "%s%lu.%03lu", milli < 0 ? "-" : "", a / 1000,
-	    a % 1000);
+	sysfs_reply_milli(api, ctx, milli);
 }
 
 /* "12345.67": digits, a point, digits; the whole part into *whole. */
@@ -197,7 +122,7 @@ sys_uptime(picmd_ctx *ctx, int argc, const char *const *argv)
 	n = strcspn(text, " ");
 	if (text[n] != ' ' || !parse_decimal(text, n, &secs) ||
 	    !parse_decimal(text + n + 1, strlen(text + n + 1), NULL)) {
-		err_content(ctx, path, text);
+		sysfs_reply_content(api, ctx, path, text);
 		return;
 	}
 	api->reply_ok(ctx, "%llu", secs);
@@ -220,7 +145,7 @@ sys_load(picmd_ctx *ctx, int argc, const char *const *argv)
 	for (int i = 0; i < 3; i++) {
 		n = strcspn(text + off, " ");
 		if (text[off + n] != ' ' || !parse_decimal(text + off, n, NULL)) {
-			err_content(ctx, path, text);
+			sysfs_reply_content(api, ctx, path, text);
 			return;
 		}
 		off += n + 1;
@@ -314,12 +239,12 @@ sys_mem(picmd_ctx *ctx, int argc, const char *const *argv)
 
 	(void)argc;
 	(void)argv;
-	if (path_fmt(path, sizeof(path), "%s/meminfo", st->procfs) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/meminfo", st->procfs) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return;
 	}
 	if (scan_keyed(path, mem_line, &m) == -1) {
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return;
 	}
 	if (m.bad != NULL) {
@@ -405,7 +330,7 @@ read_dt(picmd_ctx *ctx, const struct sys *st, const char *prop, char *buf,
 	char path[PATH_MAX];
 
 	buf[0] = '\0';
-	if (path_fmt(path, sizeof(path), "%s/firmware/devicetree/base/%s",
+	if (sysfs_path(path, sizeof(path), "%s/firmware/devicetree/base/%s",
 	    st->sysfs, prop) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return -1;
@@ -414,7 +339,7 @@ read_dt(picmd_ctx *ctx, const struct sys *st, const char *prop, char *buf,
 		buf[0] = '\0';
 		if (errno == ENOENT)
 			return 0;
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return -1;
 	}
 	return 0;
@@ -440,12 +365,12 @@ sys_info(picmd_ctx *ctx, int argc, const char *const *argv)
 		return;
 	/* cpuinfo gives the revision, and model and serial when the
 	 * device tree has none; a machine without it just says less. */
-	if (path_fmt(path, sizeof(path), "%s/cpuinfo", st->procfs) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/cpuinfo", st->procfs) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return;
 	}
 	if (scan_keyed(path, cpuinfo_line, &ci) == -1 && errno != ENOENT) {
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return;
 	}
 
@@ -486,12 +411,12 @@ throttled_firmware(picmd_ctx *ctx, const struct sys *st)
 
 	/* The device's name differs by model (soc:firmware on a Pi 4); its
 	 * driver's directory links to it under any name. */
-	if (path_fmt(dir, sizeof(dir), "%s/bus/platform/drivers/"
+	if (sysfs_path(dir, sizeof(dir), "%s/bus/platform/drivers/"
 	    "raspberrypi-firmware", st->sysfs) == -1 ||
 	    (dp = opendir(dir)) == NULL)
 		return 1;
 	while (!found && (de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.' || path_fmt(path, sizeof(path),
+		if (de->d_name[0] == '.' || sysfs_path(path, sizeof(path),
 		    "%s/%s/get_throttled", dir, de->d_name) == -1)
 			continue;
 		if (read_attr(path, text, sizeof(text)) == -1)
@@ -505,14 +430,14 @@ throttled_firmware(picmd_ctx *ctx, const struct sys *st)
 		return 1;
 	if (found == -1) {
 		errno = e;
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return -1;
 	}
 	/* The kernel prints "%x\n" of a u32: 1 to 8 hex digits, no 0x. */
 	len = strspn(text, "0123456789abcdefABCDEF");
 	v = strtoul(text, &end, 16);
 	if (len == 0 || len > 8 || text[len] != '\0' || *end != '\0') {
-		err_content(ctx, path, text);
+		sysfs_reply_content(api, ctx, path, text);
 		return -1;
 	}
 	api->reply_ok(ctx, "%s", "");
@@ -543,19 +468,19 @@ sys_throttled(picmd_ctx *ctx, int argc, const char *const *argv)
 
 	/* raspberrypi-hwmon: a hwmon device named rpi_volt whose
 	 * in0_lcrit_alarm is the under-voltage flag. */
-	if (path_fmt(dir, sizeof(dir), "%s/class/hwmon", st->sysfs) == -1) {
+	if (sysfs_path(dir, sizeof(dir), "%s/class/hwmon", st->sysfs) == -1) {
 		api->reply_error(ctx, PICMD_ERR_INTERNAL, "path too long");
 		return;
 	}
 	if ((dp = opendir(dir)) != NULL) {
 		while (!found && (de = readdir(dp)) != NULL) {
-			if (de->d_name[0] == '.' || path_fmt(path,
+			if (de->d_name[0] == '.' || sysfs_path(path,
 			    sizeof(path), "%s/%s/name", dir, de->d_name) == -1)
 				continue;
 			found = read_attr(path, text, sizeof(text)) != -1 &&
 			    strcmp(text, "rpi_volt") == 0 &&
-			    path_fmt(path, sizeof(path), "%s/%s/in0_lcrit_alarm",
-			    dir, de->d_name) == 0;
+			    sysfs_path(path, sizeof(path),
+			    "%s/%s/in0_lcrit_alarm", dir, de->d_name) == 0;
 		}
 		closedir(dp);
 	}
@@ -566,11 +491,11 @@ sys_throttled(picmd_ctx *ctx, int argc, const char *const *argv)
 		return;
 	}
 	if (read_attr(path, text, sizeof(text)) == -1) {
-		err_read(ctx, path);
+		sysfs_reply_errno(api, ctx, "read", path);
 		return;
 	}
-	if (!parse_long(text, 0, 1, &alarm)) {
-		err_content(ctx, path, text);
+	if (!sysfs_parse_long(text, 0, 1, &alarm)) {
+		sysfs_reply_content(api, ctx, path, text);
 		return;
 	}
 	api->reply_ok(ctx, "under_voltage=%ld", alarm);
@@ -641,10 +566,7 @@ sys_init(const struct picmd_api *host, picmd_init *init)
 			api->config_error(init, key, "firmware_throttled must "
 			    "be yes or no");
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (api->register_command(init, &commands[i]) == -1)
-			return -1;
-	return 0;
+	return sysfs_register(api, init, commands, SYSFS_NELEM(commands));
 }
 
 PICMD_EXPORT const struct picmd_plugin picmd_plugin = {

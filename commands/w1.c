@@ -15,20 +15,18 @@
  * the read cannot be interrupted, so a command may outlive its deadline by
  * that much.  docs/DEVICES.md describes the replies and the files.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <picmd/plugin.h>
+
+#include "sysfs.h"
 
 /* Every w1_therm family fits: the MAX31850 thermocouple reads -270 C to
  * +1800 C; beyond this the file is not a temperature. */
@@ -40,72 +38,6 @@ static const struct picmd_api *api;
 struct w1 {
 	char	*dir;	/* "<sysfs>/bus/w1/devices" */
 };
-
-static int path_fmt(char *buf, size_t size, const char *fmt, ...)
-	PICMD_PRINTF(3, 4);
-
-static int
-path_fmt(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-/* Read a sysfs attribute into buf without trailing newlines; -1 with
- * errno set (EFBIG when it does not fit). */
-static int
-read_attr(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-	int fd, e;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	for (;;) {
-		if (len + 1 == size) {
-			close(fd);
-			errno = EFBIG;
-			return -1;
-		}
-		n = read(fd, buf + len, size - len - 1);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	e = errno;
-	close(fd);
-	if (n == -1) {
-		errno = e;
-		return -1;
-	}
-	buf[len] = '\0';
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	return 0;
-}
-
-/* A decimal integer in [min, max], the whole string. */
-static bool
-parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 /* Dallas/Maxim CRC-8 (x^8 + x^5 + x^4 + 1, bit-reversed: 0x8c). */
 static uint8_t
@@ -165,17 +97,6 @@ scratchpad(const char **sp, uint8_t rom[9])
 	return true;
 }
 
-/* Millidegrees as Celsius with three decimals; -500 is "-0.500". */
-static void
-reply_milli(picmd_ctx *ctx, long milli)
-{
-	unsigned long a = milli < 0 ? (unsigned long)-milli :
-	    (unsigned long)milli;
-
-	api->reply_ok(ctx, "%s%lu.%03lu", milli < 0 ? "-" : "", a / 1000,
-	    a % 1000);
-}
-
 /*
  * Parse w1_slave and answer its temperature.  The kernel's verdict is
  * trusted only when the CRC agrees with the bytes: the line is checked
@@ -220,7 +141,7 @@ temp_w1_slave(picmd_ctx *ctx, const char *path, const char *text)
 		goto bad;
 	memcpy(num, p, n);
 	num[n] = '\0';
-	if (!parse_long(num, MILLI_MIN, MILLI_MAX, &milli))
+	if (!sysfs_parse_long(num, MILLI_MIN, MILLI_MAX, &milli))
 		goto bad;
 
 	if (crc8(rom, 8) != rom[8] || kernel_crc != rom[8]) {
@@ -236,7 +157,7 @@ temp_w1_slave(picmd_ctx *ctx, const char *path, const char *text)
 		    "reads all zero (data line held low?)", path);
 		return;
 	}
-	reply_milli(ctx, milli);
+	sysfs_reply_milli(api, ctx, milli);
 	return;
 bad:
 	api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: unexpected content",
@@ -260,7 +181,7 @@ dev_path(picmd_ctx *ctx, const struct w1 *st, const char *id, char *buf,
 		    "'%s'", id);
 		return -1;
 	}
-	if (path_fmt(buf, size, "%s/%s", st->dir, id) == -1) {
+	if (sysfs_path(buf, size, "%s/%s", st->dir, id) == -1) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "device id too long");
 		return -1;
 	}
@@ -269,8 +190,7 @@ dev_path(picmd_ctx *ctx, const struct w1 *st, const char *id, char *buf,
 			api->reply_error(ctx, PICMD_ERR_DEVICE, "no 1-Wire "
 			    "device '%s' in %s", id, st->dir);
 		else
-			api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: %s", buf,
-			    strerror(errno));
+			sysfs_reply_errno(api, ctx, NULL, buf);
 		return -1;
 	}
 	return 0;
@@ -291,97 +211,69 @@ w1_temp(picmd_ctx *ctx, int argc, const char *const *argv)
 	 * `temperature` first.  It reads empty when the conversion or its
 	 * CRC failed; w1_slave then says which (and is one more try).
 	 */
-	if (path_fmt(path, sizeof(path), "%s/temperature", dir) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/temperature", dir) == -1) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "device id too long");
 		return;
 	}
-	if (read_attr(path, text, sizeof(text)) == 0) {
+	if (sysfs_read(path, text, sizeof(text), SYSFS_TRIM_SPACES) != -1) {
 		if (text[0] != '\0') {
-			if (!parse_long(text, MILLI_MIN, MILLI_MAX, &milli))
-				api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: "
-				    "unexpected content '%.40s'", path, text);
+			if (!sysfs_parse_long(text, MILLI_MIN, MILLI_MAX,
+			    &milli))
+				sysfs_reply_content(api, ctx, path, text);
 			else
-				reply_milli(ctx, milli);
+				sysfs_reply_milli(api, ctx, milli);
 			return;
 		}
 	} else if (errno != ENOENT) {
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "read %s: %s", path,
-		    strerror(errno));
+		sysfs_reply_errno(api, ctx, "read", path);
 		return;
 	}
 
-	if (path_fmt(path, sizeof(path), "%s/w1_slave", dir) == -1) {
+	if (sysfs_path(path, sizeof(path), "%s/w1_slave", dir) == -1) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "device id too long");
 		return;
 	}
-	if (read_attr(path, text, sizeof(text)) == -1) {
+	if (sysfs_read(path, text, sizeof(text), SYSFS_TRIM_SPACES) == -1) {
 		if (errno == ENOENT)
 			api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: no "
 			    "temperature or w1_slave file (not a temperature "
 			    "sensor?)", dir);
 		else
-			api->reply_error(ctx, PICMD_ERR_DEVICE, "read %s: %s",
-			    path, strerror(errno));
+			sysfs_reply_errno(api, ctx, "read", path);
 		return;
 	}
-	/* read_attr dropped the last newline; the parser wants lines. */
+	/* sysfs_read dropped the last newline; the parser wants lines. */
 	strcat(text, "\n");
 	temp_w1_slave(ctx, path, text);
-}
-
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void
 w1_list(picmd_ctx *ctx, int argc, const char *const *argv)
 {
 	const struct w1 *st = api->state(ctx);
-	struct dirent *de;
-	char **ids = NULL, **tmp;
+	char **ids = NULL;
 	size_t n = 0;
-	DIR *dp;
 
 	(void)argc;
 	(void)argv;
-	if ((dp = opendir(st->dir)) == NULL) {
+	/* The bus masters live here too; they are not devices. */
+	switch (sysfs_list_names(st->dir, "w1_bus_master", &ids, &n)) {
+	case SYSFS_LIST_NODIR:
 		if (errno == ENOENT)
 			api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: %s (is "
 			    "dtoverlay=w1-gpio enabled?)", st->dir,
 			    strerror(errno));
 		else
-			api->reply_error(ctx, PICMD_ERR_DEVICE, "%s: %s",
-			    st->dir, strerror(errno));
+			sysfs_reply_errno(api, ctx, NULL, st->dir);
+		return;
+	case SYSFS_LIST_NOMEM:
+		api->reply_error(ctx, PICMD_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	/* The bus masters live here too; they are not devices. */
-	while ((de = readdir(dp)) != NULL) {
-		if (de->d_name[0] == '.' ||
-		    strncmp(de->d_name, "w1_bus_master", 13) == 0)
-			continue;
-		if ((tmp = reallocarray(ids, n + 1, sizeof(*ids))) == NULL ||
-		    (tmp[n] = strdup(de->d_name)) == NULL) {
-			if (tmp != NULL)
-				ids = tmp;
-			api->reply_error(ctx, PICMD_ERR_INTERNAL,
-			    "out of memory");
-			goto done;
-		}
-		ids = tmp;
-		n++;
-	}
-	if (n > 0)
-		qsort(ids, n, sizeof(*ids), cmp_name);
 	api->reply_ok(ctx, "%s", "");
 	for (size_t i = 0; i < n; i++)
 		api->reply_append(ctx, "%s%s", i == 0 ? "" : " ", ids[i]);
-done:
-	closedir(dp);
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	sysfs_free_names(ids, n);
 }
 
 static const struct picmd_command commands[] = {
@@ -404,9 +296,7 @@ w1_init(const struct picmd_api *host, picmd_init *init)
 	struct w1 *st;
 
 	api = host;
-	for (int i = 0; i < api->config_count(init); i++)
-		api->config_error(init, api->config_key(init, i),
-		    "unknown key '%s'", api->config_key(init, i));
+	sysfs_reject_keys(api, init);
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    asprintf(&st->dir, "%s/bus/w1/devices",
 	    api->sysfs_root(init)) == -1) {
@@ -415,10 +305,7 @@ w1_init(const struct picmd_api *host, picmd_init *init)
 		return -1;
 	}
 	api->set_state(init, st);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (api->register_command(init, &commands[i]) == -1)
-			return -1;
-	return 0;
+	return sysfs_register(api, init, commands, SYSFS_NELEM(commands));
 }
 
 PICMD_EXPORT const struct picmd_plugin picmd_plugin = {

@@ -30,6 +30,7 @@
 #include <picmd/plugin.h>
 
 #include "backend.h"
+#include "sysfs.h"
 
 #define PULSE_MAX_MS	60000L
 /* Time a pulse keeps back from its deadline to restore the line. */
@@ -67,24 +68,6 @@ static const char *const bias_words[] = {
 
 /* ---- argument parsing ---- */
 
-/* A whole decimal number in [0, max]; -1 for anything else. */
-static int
-parse_ulong(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	/* strtoul would accept leading blanks, a sign, and "-1" wrapped. */
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /*
  * The line arg names: an offset ("17"), a line name of the chip ("GPIO17",
  * "SDA1": any case), or GPIO<n> / BCM<n> meaning offset n, so GPIO2 works
@@ -96,7 +79,7 @@ static int
 parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
     unsigned *off)
 {
-	unsigned long n;
+	unsigned long long n;
 	const char *digits = NULL;
 
 	if (isdigit((unsigned char)arg[0])) {
@@ -126,13 +109,13 @@ parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
 			return -1;
 		}
 	}
-	if (parse_ulong(digits, 1000000UL, &n) == -1) {
+	if (!sysfs_parse_ull(digits, 1000000, &n)) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "bad line number '%s': "
 		    "lines are 0 to %u", arg, st->nlines - 1);
 		return -1;
 	}
 	if (n >= st->nlines) {
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "line %lu: out of "
+		api->reply_error(ctx, PICMD_ERR_DEVICE, "line %llu: out of "
 		    "range: %s has lines 0 to %u", n, st->be->name,
 		    st->nlines - 1);
 		return -1;
@@ -449,14 +432,14 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 	struct timespec end;
 	enum gpio_dir dir0 = GPIO_DIR_IN;
 	enum hold held;
-	unsigned long ms;
+	unsigned long long ms;
 	unsigned off;
 	int level = 1, v0 = 0, rc, err;
 	long left;
 
 	if (parse_line(ctx, st, argv[0], &off) == -1)
 		return;
-	if (parse_ulong(argv[1], PULSE_MAX_MS, &ms) == -1 || ms == 0) {
+	if (!sysfs_parse_ull(argv[1], PULSE_MAX_MS, &ms) || ms == 0) {
 		api->reply_error(ctx, PICMD_ERR_ARGS, "pulse length must be a "
 		    "whole number of milliseconds from 1 to %ld", PULSE_MAX_MS);
 		return;
@@ -471,8 +454,8 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 	/* Refuse up front rather than cut the pulse short at the deadline. */
 	left = api->remaining_ms(ctx);
 	if ((long)ms + PULSE_MARGIN_MS > left) {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "a %lu ms pulse does not "
-		    "fit in the %ld ms left before this command times out "
+		api->reply_error(ctx, PICMD_ERR_ARGS, "a %llu ms pulse does "
+		    "not fit in the %ld ms left before this command times out "
 		    "([server] command_timeout_ms)", ms, left);
 		goto out;
 	}
@@ -823,9 +806,8 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 	api->log(PICMD_LOG_INFO, "gpio: %s backend, %s [%s], %u lines",
 	    st->be->kind, st->be->name, st->be->label, st->nlines);
 
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (api->register_command(init, &commands[i]) == -1)
-			return -1;
+	if (sysfs_register(api, init, commands, SYSFS_NELEM(commands)) == -1)
+		return -1;
 	/* Only a simulated chip has an outside world to set. */
 	if (strcmp(st->be->kind, "sim") == 0 &&
 	    api->register_command(init, &sim_set_command) == -1)

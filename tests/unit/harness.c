@@ -1,9 +1,15 @@
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "config.h"
 #include "dispatch.h"
@@ -14,6 +20,9 @@
 
 #ifndef TEST_PLUGIN_DIR
 #error "TEST_PLUGIN_DIR must name the build's commands/ directory"
+#endif
+#ifndef TEST_FIXTURES
+#error "TEST_FIXTURES must name tests/fixtures"
 #endif
 
 struct harness {
@@ -80,6 +89,20 @@ harness_load(const char *name, const char *section, const char *system)
 		harness_free(h);
 		return NULL;
 	}
+	return h;
+}
+
+struct harness *
+harness_load_fixture(const char *name, const char *section, const char *root)
+{
+	struct harness *h;
+	char *sys;
+
+	if (asprintf(&sys, "sysfs_root = %s/sysfs\nprocfs_root = %s/procfs",
+	    root, root) == -1)
+		abort();
+	h = harness_load(name, section, sys);
+	free(sys);
 	return h;
 }
 
@@ -234,4 +257,116 @@ fixture_rm(char *dir)
 		free(cmd);
 	}
 	free(dir);
+}
+
+char *
+fixture_copy(const char *name, ...)
+{
+	char *dir = fixture_tmpdir();
+	struct strbuf cmd;
+	va_list ap;
+	int rc;
+
+	/* cp -a: the trees hold symlinks, as sysfs does, and must keep them. */
+	strbuf_init(&cmd);
+	strbuf_adds(&cmd, "cp -a");
+	va_start(ap, name);
+	for (const char *n = name; n != NULL; n = va_arg(ap, const char *))
+		strbuf_addf(&cmd, " '%s/%s'", TEST_FIXTURES, n);
+	va_end(ap);
+	strbuf_addf(&cmd, " '%s/'", dir);
+	if (cmd.failed)
+		abort();
+	rc = system(strbuf_str(&cmd));
+	strbuf_free(&cmd);
+	if (rc != 0) {
+		fixture_rm(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+char *
+fixture_subst(const char *fmt, const char *dir)
+{
+	struct strbuf sb;
+	char *out;
+
+	strbuf_init(&sb);
+	for (const char *p = fmt; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 'T') {
+			strbuf_adds(&sb, dir);
+			p++;
+		} else
+			strbuf_addc(&sb, *p);
+	}
+	if (sb.failed || (out = strdup(strbuf_str(&sb))) == NULL)
+		abort();
+	strbuf_free(&sb);
+	return out;
+}
+
+void
+fixture_sh(const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd;
+
+	va_start(ap, fmt);
+	assert_true(vasprintf(&cmd, fmt, ap) != -1);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+struct fx *
+fx_load(const char *plugin, const char *section)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	assert_non_null(fx->tmp = fixture_copy("sysfs", "procfs", NULL));
+	fx->h = harness_load_fixture(plugin, section, fx->tmp);
+	if (fx->h == NULL)
+		fail_msg("load failed: %s", harness_last_errors());
+	return fx;
+}
+
+int
+fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	harness_free(fx->h);
+	fixture_rm(fx->tmp);
+	free(fx);
+	return 0;
+}
+
+void
+fx_expect(struct fx *fx, const char *line, const char *want)
+{
+	char *got = harness_run(fx->h, line);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+void
+fx_expect_t(struct fx *fx, const char *line, const char *want_fmt)
+{
+	char *want = fixture_subst(want_fmt, fx->tmp);
+
+	fx_expect(fx, line, want);
+	free(want);
+}
+
+void
+fx_expect_file(struct fx *fx, const char *rel, const char *want)
+{
+	char *got = fixture_read(fx->tmp, rel);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
 }

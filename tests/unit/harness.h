@@ -25,6 +25,12 @@ char	*harness_run(struct harness *h, const char *line);
 void	 harness_free(struct harness *h);
 /* Problems reported by the last harness_load(), one per line. */
 const char *harness_last_errors(void);
+/*
+ * harness_load() with [system] pointing into a fixture_copy() tree:
+ * sysfs_root = root/sysfs, procfs_root = root/procfs.
+ */
+struct harness *harness_load_fixture(const char *name, const char *section,
+	    const char *root);
 
 /* Write `content` to dir/relpath, creating directories; 0 on success. */
 int	 fixture_write(const char *dir, const char *relpath,
@@ -34,5 +40,41 @@ char	*fixture_read(const char *dir, const char *relpath);
 /* A fresh empty directory under /tmp, malloc'd; remove with fixture_rm. */
 char	*fixture_tmpdir(void);
 void	 fixture_rm(char *dir);
+/*
+ * A fresh fixture_tmpdir() holding private copies of the named trees of
+ * tests/fixtures (a NULL-terminated list: "sysfs", "procfs", NULL), so that
+ * a test may change them.  NULL when the copy failed.
+ */
+char	*fixture_copy(const char *name, ...) __attribute__((sentinel));
+/*
+ * fmt with each "%T" replaced by dir, malloc'd: the reply a test expects
+ * when it names a file of its fixture_copy() tree.
+ */
+char	*fixture_subst(const char *fmt, const char *dir);
+
+/* Run a shell command made with printf's fmt; it must exit 0 (cmocka). */
+void	 fixture_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A plugin on private copies of tests/fixtures/sysfs and procfs, which its
+ * test may change (the led, pwm, w1 and sys tests).  The fx_ functions
+ * check with cmocka: a failure fails the test that called them.
+ */
+struct fx {
+	char		*tmp;	/* fixture_copy("sysfs", "procfs") */
+	struct harness	*h;	/* the plugin, its roots in tmp */
+};
+
+/* Copy the trees and load plugin with section (may be NULL). */
+struct fx *fx_load(const char *plugin, const char *section);
+/* A cmocka teardown for a state that fx_load() made: frees it all. */
+int	 fx_teardown(void **state);
+/* Run line; the reply must be want. */
+void	 fx_expect(struct fx *fx, const char *line, const char *want);
+/* The same for a reply that names a file of the copy: %T in want_fmt
+ * stands for fx->tmp. */
+void	 fx_expect_t(struct fx *fx, const char *line, const char *want_fmt);
+/* tmp/rel must hold want. */
+void	 fx_expect_file(struct fx *fx, const char *rel, const char *want);
 
 #endif

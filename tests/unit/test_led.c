@@ -28,81 +28,12 @@
 	"mmc1 mmc0 actpwr rfkill-any rfkill-none rfkill0 bluetooth-power " \
 	"hci0-power rfkill1"
 
-struct fx {
-	char		*tmp;
-	struct harness	*h;
-};
-
 /* A private copy of the fixture trees, so tests may write to them. */
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	char *cmd, *sys;
-
-	assert_non_null(fx);
-	fx->tmp = fixture_tmpdir();
-	assert_true(asprintf(&cmd, "cp -a '%s/sysfs' '%s/procfs' '%s/'",
-	    TEST_FIXTURES, TEST_FIXTURES, fx->tmp) != -1);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	assert_true(asprintf(&sys, "sysfs_root = %s/sysfs\nprocfs_root = "
-	    "%s/procfs", fx->tmp, fx->tmp) != -1);
-	fx->h = harness_load("led", NULL, sys);
-	free(sys);
-	if (fx->h == NULL)
-		fail_msg("load failed: %s", harness_last_errors());
-	*state = fx;
+	*state = fx_load("led", NULL);
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	harness_free(fx->h);
-	fixture_rm(fx->tmp);
-	free(fx);
-	return 0;
-}
-
-static void
-expect(struct fx *fx, const char *line, const char *want)
-{
-	char *got = harness_run(fx->h, line);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
-/* Expect a reply that names a file in the temporary tree: %T is it. */
-static void
-expect_t(struct fx *fx, const char *line, const char *want_fmt)
-{
-	char want[4096], *p;
-	size_t n = 0;
-
-	for (p = (char *)want_fmt; *p != '\0' && n + 256 < sizeof(want); p++) {
-		if (p[0] == '%' && p[1] == 'T') {
-			n += (size_t)snprintf(want + n, sizeof(want) - n, "%s",
-			    fx->tmp);
-			p++;
-		} else
-			want[n++] = *p;
-	}
-	want[n] = '\0';
-	expect(fx, line, want);
-}
-
-static void
-expect_file(struct fx *fx, const char *rel, const char *want)
-{
-	char *got = fixture_read(fx->tmp, rel);
-
-	assert_non_null(got);
-	assert_string_equal(got, want);
-	free(got);
 }
 
 /* Turn a file of the tree into a directory: reads and writes then fail
@@ -153,10 +84,10 @@ test_list(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "led list", "OK ACT:0:1:mmc0 PWR:1:1:default-on "
+	fx_expect(fx, "led list", "OK ACT:0:1:mmc0 PWR:1:1:default-on "
 	    "mmc0:::0:255:mmc0");
 	/* Reading changes nothing. */
-	expect_file(fx, LEDS "/ACT/brightness", "0\n");
+	fx_expect_file(fx, LEDS "/ACT/brightness", "0\n");
 }
 
 static void
@@ -168,11 +99,11 @@ test_list_empty_and_missing(void **state)
 	assert_true(asprintf(&cmd, "rm -rf '%s/" LEDS "'/*", fx->tmp) != -1);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
-	expect(fx, "led list", "OK");
+	fx_expect(fx, "led list", "OK");
 	assert_true(asprintf(&cmd, "rmdir '%s/" LEDS "'", fx->tmp) != -1);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
-	expect_t(fx, "led list", "ERR DEVICE %T/" LEDS ": No such file or "
+	fx_expect_t(fx, "led list", "ERR DEVICE %T/" LEDS ": No such file or "
 	    "directory");
 }
 
@@ -183,10 +114,10 @@ test_list_without_trigger_file(void **state)
 
 	/* CONFIG_LEDS_TRIGGERS=n: no trigger file at all. */
 	remove_file(fx, LEDS "/PWR/trigger");
-	expect(fx, "led list", "OK ACT:0:1:mmc0 PWR:1:1:none "
+	fx_expect(fx, "led list", "OK ACT:0:1:mmc0 PWR:1:1:none "
 	    "mmc0:::0:255:mmc0");
-	expect(fx, "led set PWR off", "OK");
-	expect_file(fx, LEDS "/PWR/brightness", "0\n");
+	fx_expect(fx, "led set PWR off", "OK");
+	fx_expect_file(fx, LEDS "/PWR/brightness", "0\n");
 }
 
 static void
@@ -195,14 +126,16 @@ test_list_errors(void **state)
 	struct fx *fx = *state;
 
 	fixture_write(fx->tmp, LEDS "/PWR/max_brightness", "lots\n");
-	expect_t(fx, "led list", "ERR DEVICE %T/" LEDS "/PWR/max_brightness: "
+	fx_expect_t(fx, "led list",
+	    "ERR DEVICE %T/" LEDS "/PWR/max_brightness: "
 	    "unexpected content 'lots'");
 	fixture_write(fx->tmp, LEDS "/PWR/max_brightness", "1\n");
 	fixture_write(fx->tmp, LEDS "/ACT/trigger", "none mmc0\n");
-	expect_t(fx, "led list", "ERR DEVICE %T/" LEDS "/ACT/trigger: "
+	fx_expect_t(fx, "led list", "ERR DEVICE %T/" LEDS "/ACT/trigger: "
 	    "unexpected content 'none mmc0'");
 	make_dir(fx, LEDS "/ACT/brightness");
-	expect_t(fx, "led list", "ERR DEVICE read %T/" LEDS "/ACT/brightness: "
+	fx_expect_t(fx, "led list",
+	    "ERR DEVICE read %T/" LEDS "/ACT/brightness: "
 	    "Is a directory");
 }
 
@@ -212,26 +145,26 @@ test_set(void **state)
 	struct fx *fx = *state;
 
 	/* on = max_brightness, after detaching the mmc0 trigger. */
-	expect(fx, "led set ACT on", "OK");
-	expect_file(fx, LEDS "/ACT/trigger", "none\n");
-	expect_file(fx, LEDS "/ACT/brightness", "1\n");
+	fx_expect(fx, "led set ACT on", "OK");
+	fx_expect_file(fx, LEDS "/ACT/trigger", "none\n");
+	fx_expect_file(fx, LEDS "/ACT/brightness", "1\n");
 
 	kernel_trigger(fx, "ACT", "none");
-	expect(fx, "led set PWR OFF", "OK");
-	expect_file(fx, LEDS "/PWR/trigger", "none\n");
-	expect_file(fx, LEDS "/PWR/brightness", "0\n");
+	fx_expect(fx, "led set PWR OFF", "OK");
+	fx_expect_file(fx, LEDS "/PWR/trigger", "none\n");
+	fx_expect_file(fx, LEDS "/PWR/brightness", "0\n");
 	kernel_trigger(fx, "PWR", "none");
 
-	expect(fx, "led set mmc0:: 128", "OK");
-	expect_file(fx, LEDS "/mmc0::/trigger", "none\n");
-	expect_file(fx, LEDS "/mmc0::/brightness", "128\n");
+	fx_expect(fx, "led set mmc0:: 128", "OK");
+	fx_expect_file(fx, LEDS "/mmc0::/trigger", "none\n");
+	fx_expect_file(fx, LEDS "/mmc0::/brightness", "128\n");
 	kernel_trigger(fx, "mmc0::", "none");
-	expect(fx, "led list", "OK ACT:1:1:none PWR:0:1:none "
+	fx_expect(fx, "led list", "OK ACT:1:1:none PWR:0:1:none "
 	    "mmc0:::128:255:none");
-	expect(fx, "led set mmc0:: 0", "OK");
-	expect_file(fx, LEDS "/mmc0::/brightness", "0\n");
-	expect(fx, "led set mmc0:: on", "OK");
-	expect_file(fx, LEDS "/mmc0::/brightness", "255\n");
+	fx_expect(fx, "led set mmc0:: 0", "OK");
+	fx_expect_file(fx, LEDS "/mmc0::/brightness", "0\n");
+	fx_expect(fx, "led set mmc0:: on", "OK");
+	fx_expect_file(fx, LEDS "/mmc0::/brightness", "255\n");
 }
 
 static void
@@ -242,9 +175,9 @@ test_set_keeps_trigger_none(void **state)
 
 	/* Already detached: the trigger file is not written again. */
 	fixture_write(fx->tmp, LEDS "/ACT/trigger", list);
-	expect(fx, "led set ACT 1", "OK");
-	expect_file(fx, LEDS "/ACT/trigger", list);
-	expect_file(fx, LEDS "/ACT/brightness", "1\n");
+	fx_expect(fx, "led set ACT 1", "OK");
+	fx_expect_file(fx, LEDS "/ACT/trigger", list);
+	fx_expect_file(fx, LEDS "/ACT/brightness", "1\n");
 }
 
 static void
@@ -252,25 +185,29 @@ test_set_bad_values(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "led set ACT 2", "ERR ARGS brightness must be on, off or "
+	fx_expect(fx, "led set ACT 2", "ERR ARGS brightness must be on, off or "
 	    "0 to 1");
-	expect(fx, "led set ACT -1", "ERR ARGS brightness must be on, off or "
+	fx_expect(fx, "led set ACT -1",
+	    "ERR ARGS brightness must be on, off or "
 	    "0 to 1");
-	expect(fx, "led set mmc0:: 256", "ERR ARGS brightness must be on, off "
+	fx_expect(fx, "led set mmc0:: 256",
+	    "ERR ARGS brightness must be on, off "
 	    "or 0 to 255");
-	expect(fx, "led set mmc0:: 1x", "ERR ARGS brightness must be on, off "
+	fx_expect(fx, "led set mmc0:: 1x",
+	    "ERR ARGS brightness must be on, off "
 	    "or 0 to 255");
-	expect(fx, "led set mmc0:: \"\"", "ERR ARGS brightness must be on, "
+	fx_expect(fx, "led set mmc0:: \"\"", "ERR ARGS brightness must be on, "
 	    "off or 0 to 255");
-	expect(fx, "led set ACT blink", "ERR ARGS brightness must be on, off "
+	fx_expect(fx, "led set ACT blink",
+	    "ERR ARGS brightness must be on, off "
 	    "or 0 to 1");
-	expect(fx, "led set ACT", "ERR ARGS usage: led set <name> "
+	fx_expect(fx, "led set ACT", "ERR ARGS usage: led set <name> "
 	    "on|off|<0..max_brightness>");
-	expect(fx, "led set ACT on now", "ERR ARGS usage: led set <name> "
+	fx_expect(fx, "led set ACT on now", "ERR ARGS usage: led set <name> "
 	    "on|off|<0..max_brightness>");
 	/* Nothing was written. */
-	expect_file(fx, LEDS "/ACT/brightness", "0\n");
-	expect(fx, "led trigger ACT", "OK mmc0");
+	fx_expect_file(fx, LEDS "/ACT/brightness", "0\n");
+	fx_expect(fx, "led trigger ACT", "OK mmc0");
 }
 
 static void
@@ -278,21 +215,21 @@ test_bad_names(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "led set ../../x on", "ERR ARGS bad LED name '../../x'");
-	expect(fx, "led set .. on", "ERR ARGS bad LED name '..'");
-	expect(fx, "led set . on", "ERR ARGS bad LED name '.'");
-	expect(fx, "led trigger ACT/../PWR", "ERR ARGS bad LED name "
+	fx_expect(fx, "led set ../../x on", "ERR ARGS bad LED name '../../x'");
+	fx_expect(fx, "led set .. on", "ERR ARGS bad LED name '..'");
+	fx_expect(fx, "led set . on", "ERR ARGS bad LED name '.'");
+	fx_expect(fx, "led trigger ACT/../PWR", "ERR ARGS bad LED name "
 	    "'ACT/../PWR'");
-	expect(fx, "led triggers \"\"", "ERR ARGS bad LED name ''");
-	expect(fx, "led trigger .hidden none", "ERR ARGS bad LED name "
+	fx_expect(fx, "led triggers \"\"", "ERR ARGS bad LED name ''");
+	fx_expect(fx, "led trigger .hidden none", "ERR ARGS bad LED name "
 	    "'.hidden'");
-	expect_t(fx, "led set led0 on", "ERR DEVICE no LED 'led0' in "
+	fx_expect_t(fx, "led set led0 on", "ERR DEVICE no LED 'led0' in "
 	    "%T/" LEDS);
 	/* Names are case-sensitive, as the kernel's are. */
-	expect_t(fx, "led trigger act", "ERR DEVICE no LED 'act' in "
+	fx_expect_t(fx, "led trigger act", "ERR DEVICE no LED 'act' in "
 	    "%T/" LEDS);
 	fixture_write(fx->tmp, LEDS "/stray", "x\n");
-	expect_t(fx, "led set stray on", "ERR DEVICE %T/" LEDS "/stray: "
+	fx_expect_t(fx, "led set stray on", "ERR DEVICE %T/" LEDS "/stray: "
 	    "not an LED directory");
 }
 
@@ -302,22 +239,22 @@ test_set_errors(void **state)
 	struct fx *fx = *state;
 
 	remove_file(fx, LEDS "/ACT/max_brightness");
-	expect_t(fx, "led set ACT on", "ERR DEVICE read %T/" LEDS
+	fx_expect_t(fx, "led set ACT on", "ERR DEVICE read %T/" LEDS
 	    "/ACT/max_brightness: No such file or directory");
 	fixture_write(fx->tmp, LEDS "/ACT/max_brightness", "\n");
-	expect_t(fx, "led set ACT on", "ERR DEVICE %T/" LEDS
+	fx_expect_t(fx, "led set ACT on", "ERR DEVICE %T/" LEDS
 	    "/ACT/max_brightness: unexpected content ''");
 	fixture_write(fx->tmp, LEDS "/ACT/max_brightness", "1\n");
 
 	make_dir(fx, LEDS "/ACT/brightness");
-	expect_t(fx, "led set ACT on", "ERR DEVICE write %T/" LEDS
+	fx_expect_t(fx, "led set ACT on", "ERR DEVICE write %T/" LEDS
 	    "/ACT/brightness: Is a directory");
 
 	make_dir(fx, LEDS "/PWR/trigger");
-	expect_t(fx, "led set PWR on", "ERR DEVICE read %T/" LEDS
+	fx_expect_t(fx, "led set PWR on", "ERR DEVICE read %T/" LEDS
 	    "/PWR/trigger: Is a directory");
 	fixture_write(fx->tmp, LEDS "/mmc0::/trigger", "none timer\n");
-	expect_t(fx, "led set mmc0:: on", "ERR DEVICE %T/" LEDS
+	fx_expect_t(fx, "led set mmc0:: on", "ERR DEVICE %T/" LEDS
 	    "/mmc0::/trigger: unexpected content 'none timer'");
 }
 
@@ -334,7 +271,7 @@ test_permission_denied(void **state)
 	    -1);
 	assert_int_equal(chmod(path, 0444), 0);
 	free(path);
-	expect_t(fx, "led set ACT off", "ERR DEVICE write %T/" LEDS
+	fx_expect_t(fx, "led set ACT off", "ERR DEVICE write %T/" LEDS
 	    "/ACT/brightness: Permission denied");
 }
 
@@ -343,21 +280,21 @@ test_trigger(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "led trigger ACT", "OK mmc0");
-	expect(fx, "led trigger PWR", "OK default-on");
-	expect(fx, "led trigger ACT heartbeat", "OK");
-	expect_file(fx, LEDS "/ACT/trigger", "heartbeat\n");
+	fx_expect(fx, "led trigger ACT", "OK mmc0");
+	fx_expect(fx, "led trigger PWR", "OK default-on");
+	fx_expect(fx, "led trigger ACT heartbeat", "OK");
+	fx_expect_file(fx, LEDS "/ACT/trigger", "heartbeat\n");
 	kernel_trigger(fx, "ACT", "heartbeat");
-	expect(fx, "led trigger ACT", "OK heartbeat");
+	fx_expect(fx, "led trigger ACT", "OK heartbeat");
 	/* Setting the brightness detaches it again. */
-	expect(fx, "led set ACT off", "OK");
-	expect_file(fx, LEDS "/ACT/trigger", "none\n");
-	expect_file(fx, LEDS "/ACT/brightness", "0\n");
-	expect(fx, "led trigger PWR none", "OK");
-	expect_file(fx, LEDS "/PWR/trigger", "none\n");
+	fx_expect(fx, "led set ACT off", "OK");
+	fx_expect_file(fx, LEDS "/ACT/trigger", "none\n");
+	fx_expect_file(fx, LEDS "/ACT/brightness", "0\n");
+	fx_expect(fx, "led trigger PWR none", "OK");
+	fx_expect_file(fx, LEDS "/PWR/trigger", "none\n");
 	/* The active trigger, listed in brackets, may be set again. */
-	expect(fx, "led trigger mmc0:: mmc0", "OK");
-	expect_file(fx, LEDS "/mmc0::/trigger", "mmc0\n");
+	fx_expect(fx, "led trigger mmc0:: mmc0", "OK");
+	fx_expect_file(fx, LEDS "/mmc0::/trigger", "mmc0\n");
 }
 
 static void
@@ -365,20 +302,23 @@ test_trigger_refused(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "led trigger ACT blinky", "ERR ARGS LED ACT has no trigger "
+	fx_expect(fx, "led trigger ACT blinky",
+	    "ERR ARGS LED ACT has no trigger "
 	    "'blinky' (led triggers ACT lists them)");
-	expect(fx, "led trigger ACT [mmc0]", "ERR ARGS LED ACT has no trigger "
+	fx_expect(fx, "led trigger ACT [mmc0]",
+	    "ERR ARGS LED ACT has no trigger "
 	    "'[mmc0]' (led triggers ACT lists them)");
-	expect(fx, "led trigger ACT mmc", "ERR ARGS LED ACT has no trigger "
+	fx_expect(fx, "led trigger ACT mmc", "ERR ARGS LED ACT has no trigger "
 	    "'mmc' (led triggers ACT lists them)");
-	expect(fx, "led trigger ACT \"\"", "ERR ARGS LED ACT has no trigger "
+	fx_expect(fx, "led trigger ACT \"\"", "ERR ARGS LED ACT has no trigger "
 	    "'' (led triggers ACT lists them)");
-	expect(fx, "led trigger ACT \"none timer\"", "ERR ARGS LED ACT has no "
+	fx_expect(fx, "led trigger ACT \"none timer\"",
+	    "ERR ARGS LED ACT has no "
 	    "trigger 'none timer' (led triggers ACT lists them)");
-	expect(fx, "led trigger", "ERR ARGS usage: led trigger <name> "
+	fx_expect(fx, "led trigger", "ERR ARGS usage: led trigger <name> "
 	    "[<trigger>]");
 	/* Nothing was written. */
-	expect(fx, "led trigger ACT", "OK mmc0");
+	fx_expect(fx, "led trigger ACT", "OK mmc0");
 }
 
 static void
@@ -387,15 +327,17 @@ test_trigger_errors(void **state)
 	struct fx *fx = *state;
 
 	fixture_write(fx->tmp, LEDS "/ACT/trigger", "none timer\n");
-	expect_t(fx, "led trigger ACT", "ERR DEVICE %T/" LEDS "/ACT/trigger: "
+	fx_expect_t(fx, "led trigger ACT",
+	    "ERR DEVICE %T/" LEDS "/ACT/trigger: "
 	    "unexpected content 'none timer'");
 	fixture_write(fx->tmp, LEDS "/ACT/trigger", "none [] timer\n");
-	expect_t(fx, "led trigger ACT", "ERR DEVICE %T/" LEDS "/ACT/trigger: "
+	fx_expect_t(fx, "led trigger ACT",
+	    "ERR DEVICE %T/" LEDS "/ACT/trigger: "
 	    "unexpected content 'none [] timer'");
 	remove_file(fx, LEDS "/PWR/trigger");
-	expect_t(fx, "led trigger PWR", "ERR DEVICE read %T/" LEDS
+	fx_expect_t(fx, "led trigger PWR", "ERR DEVICE read %T/" LEDS
 	    "/PWR/trigger: No such file or directory");
-	expect_t(fx, "led triggers PWR", "ERR DEVICE read %T/" LEDS
+	fx_expect_t(fx, "led triggers PWR", "ERR DEVICE read %T/" LEDS
 	    "/PWR/trigger: No such file or directory");
 }
 
@@ -404,8 +346,8 @@ test_triggers(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "led triggers ACT", "OK " TRIGGERS);
-	expect(fx, "led triggers PWR", "OK " TRIGGERS);
+	fx_expect(fx, "led triggers ACT", "OK " TRIGGERS);
+	fx_expect(fx, "led triggers PWR", "OK " TRIGGERS);
 }
 
 static void
@@ -429,10 +371,10 @@ test_long_trigger_list(void **state)
 	strcpy(list + n, "\n");
 	assert_true(n > 8192);
 	fixture_write(fx->tmp, LEDS "/ACT/trigger", list);
-	expect(fx, "led trigger ACT", "OK trig1400");
-	expect(fx, "led triggers ACT", want);
-	expect(fx, "led trigger ACT trig1499", "OK");
-	expect_file(fx, LEDS "/ACT/trigger", "trig1499\n");
+	fx_expect(fx, "led trigger ACT", "OK trig1400");
+	fx_expect(fx, "led triggers ACT", want);
+	fx_expect(fx, "led trigger ACT trig1499", "OK");
+	fx_expect_file(fx, LEDS "/ACT/trigger", "trig1499\n");
 	free(list);
 	free(want);
 }
@@ -451,14 +393,14 @@ test_help(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "led triggers", "ERR ARGS usage: led triggers <name>");
-	expect(fx, "led list now", "ERR ARGS usage: led list");
+	fx_expect(fx, "led triggers", "ERR ARGS usage: led triggers <name>");
+	fx_expect(fx, "led list now", "ERR ARGS usage: led list");
 }
 
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_list),
 		T(test_list_empty_and_missing),

@@ -24,97 +24,11 @@
 
 #define CHIP	"sysfs/class/pwm/pwmchip0"
 
-struct fx {
-	char		*tmp;
-	struct harness	*h;
-};
-
-static char *
-copy_fixtures(void)
-{
-	char *tmp = fixture_tmpdir(), *cmd;
-
-	assert_true(asprintf(&cmd, "cp -a '%s/sysfs' '%s/procfs' '%s/'",
-	    TEST_FIXTURES, TEST_FIXTURES, tmp) != -1);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	return tmp;
-}
-
-static struct harness *
-load(const char *tmp, const char *section)
-{
-	struct harness *h;
-	char *sys;
-
-	assert_true(asprintf(&sys, "sysfs_root = %s/sysfs\nprocfs_root = "
-	    "%s/procfs", tmp, tmp) != -1);
-	h = harness_load("pwm", section, sys);
-	free(sys);
-	return h;
-}
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	assert_non_null(fx);
-	fx->tmp = copy_fixtures();
-	if ((fx->h = load(fx->tmp, NULL)) == NULL)
-		fail_msg("load failed: %s", harness_last_errors());
-	*state = fx;
+	*state = fx_load("pwm", NULL);
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	harness_free(fx->h);
-	fixture_rm(fx->tmp);
-	free(fx);
-	return 0;
-}
-
-static void
-expect(struct fx *fx, const char *line, const char *want)
-{
-	char *got = harness_run(fx->h, line);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
-/* Expect a reply naming a file of the temporary tree, written as %T. */
-static void
-expect_t(struct fx *fx, const char *line, const char *want_fmt)
-{
-	char want[4096];
-	size_t n = 0;
-
-	for (const char *p = want_fmt; *p != '\0' && n + 256 < sizeof(want);
-	    p++) {
-		if (p[0] == '%' && p[1] == 'T') {
-			n += (size_t)snprintf(want + n, sizeof(want) - n, "%s",
-			    fx->tmp);
-			p++;
-		} else
-			want[n++] = *p;
-	}
-	want[n] = '\0';
-	expect(fx, line, want);
-}
-
-static void
-expect_file(struct fx *fx, const char *rel, const char *want)
-{
-	char *got = fixture_read(fx->tmp, rel);
-
-	assert_non_null(got);
-	assert_string_equal(got, want);
-	free(got);
 }
 
 static void
@@ -198,13 +112,14 @@ test_list(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "pwm list", "OK pwmchip0:2");
+	fx_expect(fx, "pwm list", "OK pwmchip0:2");
 	/* A Pi 5's RP1 has four channels; numbers sort as numbers. */
 	fixture_write(fx->tmp, "sysfs/class/pwm/pwmchip10/npwm", "4\n");
 	fixture_write(fx->tmp, "sysfs/class/pwm/pwmchip2/npwm", "4\n");
-	expect(fx, "pwm list", "OK pwmchip0:2 pwmchip2:4 pwmchip10:4");
+	fx_expect(fx, "pwm list", "OK pwmchip0:2 pwmchip2:4 pwmchip10:4");
 	fixture_write(fx->tmp, "sysfs/class/pwm/pwmchip2/npwm", "four\n");
-	expect_t(fx, "pwm list", "ERR DEVICE %T/sysfs/class/pwm/pwmchip2/npwm: "
+	fx_expect_t(fx, "pwm list",
+	    "ERR DEVICE %T/sysfs/class/pwm/pwmchip2/npwm: "
 	    "unexpected content 'four'");
 }
 
@@ -218,9 +133,11 @@ test_list_missing(void **state)
 	    -1);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
-	expect_t(fx, "pwm list", "ERR DEVICE %T/sysfs/class/pwm: No such file "
+	fx_expect_t(fx, "pwm list",
+	    "ERR DEVICE %T/sysfs/class/pwm: No such file "
 	    "or directory");
-	expect_t(fx, "pwm set 0 0 1000 10", "ERR DEVICE no PWM chip pwmchip0 "
+	fx_expect_t(fx, "pwm set 0 0 1000 10",
+	    "ERR DEVICE no PWM chip pwmchip0 "
 	    "in %T/sysfs/class/pwm (is a pwm overlay enabled?)");
 }
 
@@ -233,32 +150,33 @@ test_set_exported(void **state)
 	make_channel(fx->tmp, CHIP "/pwm0");
 	/* Raising the period from 0: period, then duty_cycle, then on. */
 	fd = watch(fx, CHIP "/pwm0");
-	expect(fx, "pwm set 0 0 20000000 1500000", "OK");
+	fx_expect(fx, "pwm set 0 0 20000000 1500000", "OK");
 	assert_string_equal(written(fd), "period duty_cycle enable");
-	expect_file(fx, CHIP "/export", "");
-	expect_file(fx, CHIP "/pwm0/period", "20000000\n");
-	expect_file(fx, CHIP "/pwm0/duty_cycle", "1500000\n");
-	expect_file(fx, CHIP "/pwm0/enable", "1\n");
-	expect(fx, "pwm get 0 0", "OK exported=1 enabled=1 period_ns=20000000 "
+	fx_expect_file(fx, CHIP "/export", "");
+	fx_expect_file(fx, CHIP "/pwm0/period", "20000000\n");
+	fx_expect_file(fx, CHIP "/pwm0/duty_cycle", "1500000\n");
+	fx_expect_file(fx, CHIP "/pwm0/enable", "1\n");
+	fx_expect(fx, "pwm get 0 0",
+	    "OK exported=1 enabled=1 period_ns=20000000 "
 	    "duty_ns=1500000 polarity=normal");
 
 	/* Lowering it: duty_cycle first, so duty never exceeds period. */
 	fd = watch(fx, CHIP "/pwm0");
-	expect(fx, "pwm set pwmchip0 0 1000000 999999", "OK");
+	fx_expect(fx, "pwm set pwmchip0 0 1000000 999999", "OK");
 	assert_string_equal(written(fd), "duty_cycle period enable");
-	expect_file(fx, CHIP "/pwm0/period", "1000000\n");
-	expect_file(fx, CHIP "/pwm0/duty_cycle", "999999\n");
+	fx_expect_file(fx, CHIP "/pwm0/period", "1000000\n");
+	fx_expect_file(fx, CHIP "/pwm0/duty_cycle", "999999\n");
 
 	/* The same period: period first (a no-op for the kernel). */
 	fd = watch(fx, CHIP "/pwm0");
-	expect(fx, "pwm set 0 0 1000000 0", "OK");
+	fx_expect(fx, "pwm set 0 0 1000000 0", "OK");
 	assert_string_equal(written(fd), "period duty_cycle enable");
-	expect_file(fx, CHIP "/pwm0/duty_cycle", "0\n");
+	fx_expect_file(fx, CHIP "/pwm0/duty_cycle", "0\n");
 
 	/* Full duty and the largest period. */
-	expect(fx, "pwm set 0 0 4294967295 4294967295", "OK");
-	expect_file(fx, CHIP "/pwm0/period", "4294967295\n");
-	expect_file(fx, CHIP "/pwm0/duty_cycle", "4294967295\n");
+	fx_expect(fx, "pwm set 0 0 4294967295 4294967295", "OK");
+	fx_expect_file(fx, CHIP "/pwm0/period", "4294967295\n");
+	fx_expect_file(fx, CHIP "/pwm0/duty_cycle", "4294967295\n");
 }
 
 /* Plays the kernel: when `export` holds "1\n", create pwm1. */
@@ -293,20 +211,20 @@ test_set_exports(void **state)
 	struct fx *fx = *state;
 	pthread_t tid;
 
-	expect(fx, "pwm get 0 1", "OK exported=0");
+	fx_expect(fx, "pwm get 0 1", "OK exported=0");
 	assert_int_equal(pthread_create(&tid, NULL, fake_kernel, fx->tmp), 0);
-	expect(fx, "pwm set 0 1 50000 25000", "OK");
+	fx_expect(fx, "pwm set 0 1 50000 25000", "OK");
 	pthread_join(tid, NULL);
-	expect_file(fx, CHIP "/export", "1\n");
-	expect_file(fx, CHIP "/pwm1/period", "50000\n");
-	expect_file(fx, CHIP "/pwm1/duty_cycle", "25000\n");
-	expect_file(fx, CHIP "/pwm1/enable", "1\n");
+	fx_expect_file(fx, CHIP "/export", "1\n");
+	fx_expect_file(fx, CHIP "/pwm1/period", "50000\n");
+	fx_expect_file(fx, CHIP "/pwm1/duty_cycle", "25000\n");
+	fx_expect_file(fx, CHIP "/pwm1/enable", "1\n");
 
 	/* Exported now: no second export. */
 	fixture_write(fx->tmp, CHIP "/export", "");
-	expect(fx, "pwm set 0 1 40000 0", "OK");
-	expect_file(fx, CHIP "/export", "");
-	expect_file(fx, CHIP "/pwm1/period", "40000\n");
+	fx_expect(fx, "pwm set 0 1 40000 0", "OK");
+	fx_expect_file(fx, CHIP "/export", "");
+	fx_expect_file(fx, CHIP "/pwm1/period", "40000\n");
 }
 
 static void
@@ -317,25 +235,27 @@ test_export_timeout(void **state)
 	long ms;
 
 	(void)state;
-	fx.tmp = copy_fixtures();
-	fx.h = load(fx.tmp, "export_wait_ms = 50");
+	assert_non_null(fx.tmp = fixture_copy("sysfs", "procfs", NULL));
+	fx.h = harness_load_fixture("pwm", "export_wait_ms = 50", fx.tmp);
 	assert_non_null(fx.h);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	expect_t(&fx, "pwm set 0 1 1000 500", "ERR TIMEOUT pwmchip0: pwm1 did "
+	fx_expect_t(&fx, "pwm set 0 1 1000 500",
+	    "ERR TIMEOUT pwmchip0: pwm1 did "
 	    "not appear within 50 ms of writing 1 to %T/" CHIP "/export");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000L;
 	assert_true(ms >= 50 && ms < 1000);
-	expect_file(&fx, CHIP "/export", "1\n");
+	fx_expect_file(&fx, CHIP "/export", "1\n");
 	harness_free(fx.h);
 
 	/* 0: do not wait at all. */
-	fx.h = load(fx.tmp, "export_wait_ms = 0");
+	fx.h = harness_load_fixture("pwm", "export_wait_ms = 0", fx.tmp);
 	assert_non_null(fx.h);
-	expect_t(&fx, "pwm set 0 0 1000 500", "ERR TIMEOUT pwmchip0: pwm0 did "
+	fx_expect_t(&fx, "pwm set 0 0 1000 500",
+	    "ERR TIMEOUT pwmchip0: pwm0 did "
 	    "not appear within 0 ms of writing 0 to %T/" CHIP "/export");
-	expect_file(&fx, CHIP "/export", "0\n");
+	fx_expect_file(&fx, CHIP "/export", "0\n");
 	harness_free(fx.h);
 	fixture_rm(fx.tmp);
 }
@@ -346,20 +266,21 @@ test_off(void **state)
 	struct fx *fx = *state;
 
 	/* Never exported: off already, and nothing is exported for it. */
-	expect(fx, "pwm off 0 1", "OK");
-	expect_file(fx, CHIP "/export", "");
+	fx_expect(fx, "pwm off 0 1", "OK");
+	fx_expect_file(fx, CHIP "/export", "");
 
 	make_channel(fx->tmp, CHIP "/pwm0");
-	expect(fx, "pwm set 0 0 20000000 10000000", "OK");
-	expect(fx, "pwm off pwmchip0 0", "OK");
-	expect_file(fx, CHIP "/pwm0/enable", "0\n");
+	fx_expect(fx, "pwm set 0 0 20000000 10000000", "OK");
+	fx_expect(fx, "pwm off pwmchip0 0", "OK");
+	fx_expect_file(fx, CHIP "/pwm0/enable", "0\n");
 	/* The settings stay for the next pwm set. */
-	expect_file(fx, CHIP "/pwm0/period", "20000000\n");
-	expect(fx, "pwm get 0 0", "OK exported=1 enabled=0 period_ns=20000000 "
+	fx_expect_file(fx, CHIP "/pwm0/period", "20000000\n");
+	fx_expect(fx, "pwm get 0 0",
+	    "OK exported=1 enabled=0 period_ns=20000000 "
 	    "duty_ns=10000000 polarity=normal");
 
 	make_dir(fx, CHIP "/pwm0/enable");
-	expect_t(fx, "pwm off 0 0", "ERR DEVICE write %T/" CHIP
+	fx_expect_t(fx, "pwm off 0 0", "ERR DEVICE write %T/" CHIP
 	    "/pwm0/enable: Is a directory");
 }
 
@@ -368,40 +289,44 @@ test_bad_args(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "pwm set x 0 1000 10", "ERR ARGS chip must be N or "
+	fx_expect(fx, "pwm set x 0 1000 10", "ERR ARGS chip must be N or "
 	    "pwmchipN, not 'x'");
-	expect(fx, "pwm set pwmchip 0 1000 10", "ERR ARGS chip must be N or "
+	fx_expect(fx, "pwm set pwmchip 0 1000 10", "ERR ARGS chip must be N or "
 	    "pwmchipN, not 'pwmchip'");
-	expect(fx, "pwm set -1 0 1000 10", "ERR ARGS chip must be N or "
+	fx_expect(fx, "pwm set -1 0 1000 10", "ERR ARGS chip must be N or "
 	    "pwmchipN, not '-1'");
-	expect(fx, "pwm set ../0 0 1000 10", "ERR ARGS chip must be N or "
+	fx_expect(fx, "pwm set ../0 0 1000 10", "ERR ARGS chip must be N or "
 	    "pwmchipN, not '../0'");
-	expect(fx, "pwm off 0 +1", "ERR ARGS channel must be a number, not "
+	fx_expect(fx, "pwm off 0 +1", "ERR ARGS channel must be a number, not "
 	    "'+1'");
-	expect(fx, "pwm off 0 1x", "ERR ARGS channel must be a number, not "
+	fx_expect(fx, "pwm off 0 1x", "ERR ARGS channel must be a number, not "
 	    "'1x'");
-	expect(fx, "pwm set 0 0 0 0", "ERR ARGS period_ns must be a whole "
+	fx_expect(fx, "pwm set 0 0 0 0", "ERR ARGS period_ns must be a whole "
 	    "number from 1 to 4294967295");
-	expect(fx, "pwm set 0 0 4294967296 0", "ERR ARGS period_ns must be a "
+	fx_expect(fx, "pwm set 0 0 4294967296 0",
+	    "ERR ARGS period_ns must be a "
 	    "whole number from 1 to 4294967295");
-	expect(fx, "pwm set 0 0 -5 0", "ERR ARGS period_ns must be a whole "
+	fx_expect(fx, "pwm set 0 0 -5 0", "ERR ARGS period_ns must be a whole "
 	    "number from 1 to 4294967295");
-	expect(fx, "pwm set 0 0 1000 1001", "ERR ARGS duty_ns must be a whole "
+	fx_expect(fx, "pwm set 0 0 1000 1001",
+	    "ERR ARGS duty_ns must be a whole "
 	    "number from 0 to period_ns (1000)");
-	expect(fx, "pwm set 0 0 1000 1e2", "ERR ARGS duty_ns must be a whole "
+	fx_expect(fx, "pwm set 0 0 1000 1e2",
+	    "ERR ARGS duty_ns must be a whole "
 	    "number from 0 to period_ns (1000)");
-	expect(fx, "pwm set 0 0 1000", "ERR ARGS usage: pwm set <chip> "
+	fx_expect(fx, "pwm set 0 0 1000", "ERR ARGS usage: pwm set <chip> "
 	    "<channel> <period_ns> <duty_ns>");
-	expect(fx, "pwm off 0", "ERR ARGS usage: pwm off <chip> <channel>");
+	fx_expect(fx, "pwm off 0", "ERR ARGS usage: pwm off <chip> <channel>");
 	/* Well-formed, but not on this system. */
-	expect(fx, "pwm set 0 2 1000 10", "ERR DEVICE pwmchip0 has no channel "
+	fx_expect(fx, "pwm set 0 2 1000 10",
+	    "ERR DEVICE pwmchip0 has no channel "
 	    "2 (npwm is 2)");
-	expect(fx, "pwm get 0 65535", "ERR DEVICE pwmchip0 has no channel "
+	fx_expect(fx, "pwm get 0 65535", "ERR DEVICE pwmchip0 has no channel "
 	    "65535 (npwm is 2)");
-	expect_t(fx, "pwm off 1 0", "ERR DEVICE no PWM chip pwmchip1 in "
+	fx_expect_t(fx, "pwm off 1 0", "ERR DEVICE no PWM chip pwmchip1 in "
 	    "%T/sysfs/class/pwm (is a pwm overlay enabled?)");
 	/* Nothing was exported by any of that. */
-	expect_file(fx, CHIP "/export", "");
+	fx_expect_file(fx, CHIP "/export", "");
 }
 
 static void
@@ -410,44 +335,44 @@ test_device_errors(void **state)
 	struct fx *fx = *state;
 
 	fixture_write(fx->tmp, CHIP "/npwm", "\n");
-	expect_t(fx, "pwm set 0 0 1000 10", "ERR DEVICE %T/" CHIP "/npwm: "
+	fx_expect_t(fx, "pwm set 0 0 1000 10", "ERR DEVICE %T/" CHIP "/npwm: "
 	    "unexpected content ''");
 	make_dir(fx, CHIP "/npwm");
-	expect_t(fx, "pwm off 0 0", "ERR DEVICE read %T/" CHIP "/npwm: Is a "
+	fx_expect_t(fx, "pwm off 0 0", "ERR DEVICE read %T/" CHIP "/npwm: Is a "
 	    "directory");
 	remove_dir(fx, CHIP "/npwm");
 	fixture_write(fx->tmp, CHIP "/npwm", "2\n");
 
 	make_dir(fx, CHIP "/export");
-	expect_t(fx, "pwm set 0 0 1000 10", "ERR DEVICE write %T/" CHIP
+	fx_expect_t(fx, "pwm set 0 0 1000 10", "ERR DEVICE write %T/" CHIP
 	    "/export: Is a directory");
 
 	make_channel(fx->tmp, CHIP "/pwm1");
 	fixture_write(fx->tmp, CHIP "/pwm1/period", "soon\n");
-	expect_t(fx, "pwm set 0 1 1000 10", "ERR DEVICE %T/" CHIP
+	fx_expect_t(fx, "pwm set 0 1 1000 10", "ERR DEVICE %T/" CHIP
 	    "/pwm1/period: unexpected content 'soon'");
-	expect_t(fx, "pwm get 0 1", "ERR DEVICE %T/" CHIP
+	fx_expect_t(fx, "pwm get 0 1", "ERR DEVICE %T/" CHIP
 	    "/pwm1/period: unexpected content 'soon'");
 	make_dir(fx, CHIP "/pwm1/period");
-	expect_t(fx, "pwm set 0 1 1000 10", "ERR DEVICE read %T/" CHIP
+	fx_expect_t(fx, "pwm set 0 1 1000 10", "ERR DEVICE read %T/" CHIP
 	    "/pwm1/period: Is a directory");
 
 	make_channel(fx->tmp, CHIP "/pwm0");
 	make_dir(fx, CHIP "/pwm0/duty_cycle");
-	expect_t(fx, "pwm set 0 0 1000 10", "ERR DEVICE write %T/" CHIP
+	fx_expect_t(fx, "pwm set 0 0 1000 10", "ERR DEVICE write %T/" CHIP
 	    "/pwm0/duty_cycle: Is a directory");
-	expect_file(fx, CHIP "/pwm0/period", "1000\n");
-	expect_file(fx, CHIP "/pwm0/enable", "0\n");
-	expect_t(fx, "pwm get 0 0", "ERR DEVICE read %T/" CHIP
+	fx_expect_file(fx, CHIP "/pwm0/period", "1000\n");
+	fx_expect_file(fx, CHIP "/pwm0/enable", "0\n");
+	fx_expect_t(fx, "pwm get 0 0", "ERR DEVICE read %T/" CHIP
 	    "/pwm0/duty_cycle: Is a directory");
 
 	remove_dir(fx, CHIP "/pwm0/duty_cycle");
 	make_channel(fx->tmp, CHIP "/pwm0");
 	fixture_write(fx->tmp, CHIP "/pwm0/polarity", "upside-down\n");
-	expect_t(fx, "pwm get 0 0", "ERR DEVICE %T/" CHIP "/pwm0/polarity: "
+	fx_expect_t(fx, "pwm get 0 0", "ERR DEVICE %T/" CHIP "/pwm0/polarity: "
 	    "unexpected content 'upside-down'");
 	fixture_write(fx->tmp, CHIP "/pwm0/polarity", "inversed\n");
-	expect(fx, "pwm get 0 0", "OK exported=1 enabled=0 period_ns=0 "
+	fx_expect(fx, "pwm get 0 0", "OK exported=1 enabled=0 period_ns=0 "
 	    "duty_ns=0 polarity=inversed");
 }
 
@@ -468,7 +393,7 @@ test_config(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_list),
 		T(test_list_missing),

@@ -29,47 +29,10 @@
 	"serial=100000001b5a3c9e revision=c03114 hostname=raspberrypi " \
 	"kernel=6.6.51+rpt-rpi-v8"
 
-struct fx {
-	char		*tmp;
-	struct harness	*h;
-};
-
-static char *
-copy_fixtures(void)
-{
-	char *tmp = fixture_tmpdir(), *cmd;
-
-	assert_true(asprintf(&cmd, "cp -a '%s/sysfs' '%s/procfs' '%s/'",
-	    TEST_FIXTURES, TEST_FIXTURES, tmp) != -1);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	return tmp;
-}
-
-static struct harness *
-load(const char *tmp, const char *section)
-{
-	struct harness *h;
-	char *sys;
-
-	assert_true(asprintf(&sys, "sysfs_root = %s/sysfs\nprocfs_root = "
-	    "%s/procfs", tmp, tmp) != -1);
-	h = harness_load("sys", section, sys);
-	free(sys);
-	if (h == NULL)
-		fail_msg("load failed: %s", harness_last_errors());
-	return h;
-}
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	assert_non_null(fx);
-	fx->tmp = copy_fixtures();
-	fx->h = load(fx->tmp, NULL);
-	*state = fx;
+	*state = fx_load("sys", NULL);
 	return 0;
 }
 
@@ -77,53 +40,8 @@ setup(void **state)
 static int
 setup_fw(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	assert_non_null(fx);
-	fx->tmp = copy_fixtures();
-	fx->h = load(fx->tmp, "firmware_throttled = yes");
-	*state = fx;
+	*state = fx_load("sys", "firmware_throttled = yes");
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	harness_free(fx->h);
-	fixture_rm(fx->tmp);
-	free(fx);
-	return 0;
-}
-
-static void
-expect(struct fx *fx, const char *line, const char *want)
-{
-	char *got = harness_run(fx->h, line);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
-/* Expect a reply naming a file of the temporary tree, written as %T. */
-static void
-expect_t(struct fx *fx, const char *line, const char *want_fmt)
-{
-	char want[4096];
-	size_t n = 0;
-
-	for (const char *p = want_fmt; *p != '\0' && n + 256 < sizeof(want);
-	    p++) {
-		if (p[0] == '%' && p[1] == 'T') {
-			n += (size_t)snprintf(want + n, sizeof(want) - n, "%s",
-			    fx->tmp);
-			p++;
-		} else
-			want[n++] = *p;
-	}
-	want[n] = '\0';
-	expect(fx, line, want);
 }
 
 static void
@@ -146,32 +64,17 @@ put_dt(struct fx *fx, const char *prop, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
-static void run_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-run_sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&cmd, fmt, ap) != -1);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
-
 /* A file becomes a directory, so reading it fails (EISDIR) even as root. */
 static void
 make_dir(struct fx *fx, const char *rel)
 {
-	run_sh("rm '%s/%s' && mkdir '%s/%s'", fx->tmp, rel, fx->tmp, rel);
+	fixture_sh("rm '%s/%s' && mkdir '%s/%s'", fx->tmp, rel, fx->tmp, rel);
 }
 
 static void
 remove_path(struct fx *fx, const char *rel)
 {
-	run_sh("rm -r '%s/%s'", fx->tmp, rel);
+	fixture_sh("rm -r '%s/%s'", fx->tmp, rel);
 }
 
 static void
@@ -179,27 +82,27 @@ test_temp(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "sys temp", "OK 48.312");
+	fx_expect(fx, "sys temp", "OK 48.312");
 	put(fx, ZONE "/temp", "-1500\n");
-	expect(fx, "sys temp", "OK -1.500");
+	fx_expect(fx, "sys temp", "OK -1.500");
 	put(fx, ZONE "/temp", "85000\n");
-	expect(fx, "sys temp", "OK 85.000");
+	fx_expect(fx, "sys temp", "OK 85.000");
 	put(fx, ZONE "/temp", "5\n");
-	expect(fx, "sys temp", "OK 0.005");
+	fx_expect(fx, "sys temp", "OK 0.005");
 	put(fx, ZONE "/temp", "48.3\n");
-	expect_t(fx, "sys temp", "ERR DEVICE %T/" ZONE "/temp: unexpected "
+	fx_expect_t(fx, "sys temp", "ERR DEVICE %T/" ZONE "/temp: unexpected "
 	    "content '48.3'");
 	put(fx, ZONE "/temp", "\n");
-	expect_t(fx, "sys temp", "ERR DEVICE %T/" ZONE "/temp: unexpected "
+	fx_expect_t(fx, "sys temp", "ERR DEVICE %T/" ZONE "/temp: unexpected "
 	    "content ''");
 	put(fx, ZONE "/temp", "1000001\n");
-	expect_t(fx, "sys temp", "ERR DEVICE %T/" ZONE "/temp: unexpected "
+	fx_expect_t(fx, "sys temp", "ERR DEVICE %T/" ZONE "/temp: unexpected "
 	    "content '1000001'");
 	make_dir(fx, ZONE "/temp");
-	expect_t(fx, "sys temp", "ERR DEVICE read %T/" ZONE "/temp: Is a "
+	fx_expect_t(fx, "sys temp", "ERR DEVICE read %T/" ZONE "/temp: Is a "
 	    "directory");
 	remove_path(fx, "sysfs/class/thermal");
-	expect_t(fx, "sys temp", "ERR DEVICE read %T/" ZONE "/temp: No such "
+	fx_expect_t(fx, "sys temp", "ERR DEVICE read %T/" ZONE "/temp: No such "
 	    "file or directory");
 }
 
@@ -214,12 +117,12 @@ test_uptime(void **state)
 		"1234567890123456789.00 0.00\n",
 	};
 
-	expect(fx, "sys uptime", "OK 3627");
+	fx_expect(fx, "sys uptime", "OK 3627");
 	put(fx, "procfs/uptime", "0.00 0.00\n");
-	expect(fx, "sys uptime", "OK 0");
+	fx_expect(fx, "sys uptime", "OK 0");
 	/* Five years and a half; the idle time grows with the cores. */
 	put(fx, "procfs/uptime", "173448000.99 693792000.12\n");
-	expect(fx, "sys uptime", "OK 173448000");
+	fx_expect(fx, "sys uptime", "OK 173448000");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char want[256], *got;
 
@@ -232,7 +135,8 @@ test_uptime(void **state)
 		free(got);
 	}
 	remove_path(fx, "procfs/uptime");
-	expect_t(fx, "sys uptime", "ERR DEVICE read %T/procfs/uptime: No such "
+	fx_expect_t(fx, "sys uptime",
+	    "ERR DEVICE read %T/procfs/uptime: No such "
 	    "file or directory");
 }
 
@@ -241,17 +145,17 @@ test_load(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "sys load", "OK 0.15 0.10 0.05");
+	fx_expect(fx, "sys load", "OK 0.15 0.10 0.05");
 	put(fx, "procfs/loadavg", "12.50 8.03 4.00 3/512 9999\n");
-	expect(fx, "sys load", "OK 12.50 8.03 4.00");
+	fx_expect(fx, "sys load", "OK 12.50 8.03 4.00");
 	put(fx, "procfs/loadavg", "0.15 0.10\n");
-	expect_t(fx, "sys load", "ERR DEVICE %T/procfs/loadavg: unexpected "
+	fx_expect_t(fx, "sys load", "ERR DEVICE %T/procfs/loadavg: unexpected "
 	    "content '0.15 0.10'");
 	put(fx, "procfs/loadavg", "0.15 high 0.05 1/187 1234\n");
-	expect_t(fx, "sys load", "ERR DEVICE %T/procfs/loadavg: unexpected "
+	fx_expect_t(fx, "sys load", "ERR DEVICE %T/procfs/loadavg: unexpected "
 	    "content '0.15 high 0.05 1/187 1234'");
 	make_dir(fx, "procfs/loadavg");
-	expect_t(fx, "sys load", "ERR DEVICE read %T/procfs/loadavg: Is a "
+	fx_expect_t(fx, "sys load", "ERR DEVICE read %T/procfs/loadavg: Is a "
 	    "directory");
 }
 
@@ -260,34 +164,36 @@ test_mem(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "sys mem", MEM_OK);
+	fx_expect(fx, "sys mem", MEM_OK);
 	/* Other keys and their order do not matter. */
 	put(fx, "procfs/meminfo", "SwapFree: 0 kB\nSwapTotal: 0 kB\n"
 	    "MemAvailable: 300 kB\nHugePages_Total: 0\nMemFree: 200 kB\n"
 	    "MemTotal: 1000 kB\n");
-	expect(fx, "sys mem", "OK total_kb=1000 available_kb=300 free_kb=200 "
+	fx_expect(fx, "sys mem",
+	    "OK total_kb=1000 available_kb=300 free_kb=200 "
 	    "swap_total_kb=0 swap_free_kb=0");
 	/* Before Linux 3.14 there was no MemAvailable. */
 	put(fx, "procfs/meminfo", "MemTotal: 1000 kB\nMemFree: 200 kB\n"
 	    "SwapTotal: 0 kB\nSwapFree: 0 kB\n");
-	expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: no MemAvailable "
+	fx_expect_t(fx, "sys mem",
+	    "ERR DEVICE %T/procfs/meminfo: no MemAvailable "
 	    "line");
 	put(fx, "procfs/meminfo", "MemTotal: 1000 kB\nMemFree: lots kB\n"
 	    "MemAvailable: 300 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
-	expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: unexpected "
+	fx_expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: unexpected "
 	    "content in the MemFree line");
 	put(fx, "procfs/meminfo", "MemTotal: 1000 MB\nMemFree: 1 kB\n"
 	    "MemAvailable: 300 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
-	expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: unexpected "
+	fx_expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: unexpected "
 	    "content in the MemTotal line");
 	put(fx, "procfs/meminfo", "MemTotal: -1 kB\n");
-	expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: unexpected "
+	fx_expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: unexpected "
 	    "content in the MemTotal line");
 	put(fx, "procfs/meminfo", "");
-	expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: no MemTotal "
+	fx_expect_t(fx, "sys mem", "ERR DEVICE %T/procfs/meminfo: no MemTotal "
 	    "line");
 	remove_path(fx, "procfs/meminfo");
-	expect_t(fx, "sys mem", "ERR DEVICE read %T/procfs/meminfo: No such "
+	fx_expect_t(fx, "sys mem", "ERR DEVICE read %T/procfs/meminfo: No such "
 	    "file or directory");
 }
 
@@ -296,23 +202,23 @@ test_info(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "sys info", INFO_OK);
+	fx_expect(fx, "sys info", INFO_OK);
 	/* The device tree comes first. */
 	put_dt(fx, "model", "Raspberry Pi 5 Model B Rev 1.0");
 	put_dt(fx, "serial-number", "a1b2c3d4e5f60718");
-	expect(fx, "sys info", "OK model=\"Raspberry Pi 5 Model B Rev 1.0\" "
+	fx_expect(fx, "sys info", "OK model=\"Raspberry Pi 5 Model B Rev 1.0\" "
 	    "serial=a1b2c3d4e5f60718 revision=c03114 hostname=raspberrypi "
 	    "kernel=6.6.51+rpt-rpi-v8");
 	/* Without it, cpuinfo's Model and Serial lines. */
 	remove_path(fx, "sysfs/firmware");
-	expect(fx, "sys info", INFO_OK);
+	fx_expect(fx, "sys info", INFO_OK);
 	/* Neither (a PC): only what every Linux has. */
 	put(fx, "procfs/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\n"
 	    "model name\t: Some CPU @ 2.00GHz\n\n");
-	expect(fx, "sys info", "OK hostname=raspberrypi "
+	fx_expect(fx, "sys info", "OK hostname=raspberrypi "
 	    "kernel=6.6.51+rpt-rpi-v8");
 	remove_path(fx, "procfs/cpuinfo");
-	expect(fx, "sys info", "OK hostname=raspberrypi "
+	fx_expect(fx, "sys info", "OK hostname=raspberrypi "
 	    "kernel=6.6.51+rpt-rpi-v8");
 }
 
@@ -325,11 +231,12 @@ test_info_quoting(void **state)
 	put_dt(fx, "model", "Pi \"Special\" \\ Edition\tx");
 	put(fx, "procfs/sys/kernel/hostname", "pi-1\n");
 	put(fx, "procfs/sys/kernel/osrelease", "6.1.0-rpi7-rpi-v8\n");
-	expect(fx, "sys info", "OK model=\"Pi \\\"Special\\\" \\\\ Edition x\" "
+	fx_expect(fx, "sys info",
+	    "OK model=\"Pi \\\"Special\\\" \\\\ Edition x\" "
 	    "serial=100000001b5a3c9e revision=c03114 hostname=pi-1 "
 	    "kernel=6.1.0-rpi7-rpi-v8");
 	put_dt(fx, "model", "it's");
-	expect(fx, "sys info", "OK model=\"it's\" serial=100000001b5a3c9e "
+	fx_expect(fx, "sys info", "OK model=\"it's\" serial=100000001b5a3c9e "
 	    "revision=c03114 hostname=pi-1 kernel=6.1.0-rpi7-rpi-v8");
 }
 
@@ -339,24 +246,25 @@ test_info_errors(void **state)
 	struct fx *fx = *state;
 
 	make_dir(fx, DT "/model");
-	expect_t(fx, "sys info", "ERR DEVICE read %T/" DT "/model: Is a "
+	fx_expect_t(fx, "sys info", "ERR DEVICE read %T/" DT "/model: Is a "
 	    "directory");
 	remove_path(fx, DT "/model");
 	make_dir(fx, DT "/serial-number");
-	expect_t(fx, "sys info", "ERR DEVICE read %T/" DT "/serial-number: Is "
+	fx_expect_t(fx, "sys info",
+	    "ERR DEVICE read %T/" DT "/serial-number: Is "
 	    "a directory");
 	remove_path(fx, DT "/serial-number");
 	remove_path(fx, "procfs/sys/kernel/hostname");
-	expect_t(fx, "sys info", "ERR DEVICE read %T/procfs/sys/kernel/"
+	fx_expect_t(fx, "sys info", "ERR DEVICE read %T/procfs/sys/kernel/"
 	    "hostname: No such file or directory");
 	put(fx, "procfs/sys/kernel/hostname", "raspberrypi\n");
 	make_dir(fx, "procfs/sys/kernel/osrelease");
-	expect_t(fx, "sys info", "ERR DEVICE read %T/procfs/sys/kernel/"
+	fx_expect_t(fx, "sys info", "ERR DEVICE read %T/procfs/sys/kernel/"
 	    "osrelease: Is a directory");
 	remove_path(fx, "procfs/sys/kernel/osrelease");
 	put(fx, "procfs/sys/kernel/osrelease", "6.6.51+rpt-rpi-v8\n");
 	make_dir(fx, "procfs/cpuinfo");
-	expect_t(fx, "sys info", "ERR DEVICE read %T/procfs/cpuinfo: Is a "
+	fx_expect_t(fx, "sys info", "ERR DEVICE read %T/procfs/cpuinfo: Is a "
 	    "directory");
 }
 
@@ -365,25 +273,28 @@ test_throttled_hwmon(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "sys throttled", "OK under_voltage=0");
+	fx_expect(fx, "sys throttled", "OK under_voltage=0");
 	/* Reading did not touch the firmware's get_throttled. */
 	put(fx, FW "/get_throttled", "garbage\n");
-	expect(fx, "sys throttled", "OK under_voltage=0");
+	fx_expect(fx, "sys throttled", "OK under_voltage=0");
 	put(fx, VOLT "/in0_lcrit_alarm", "1\n");
-	expect(fx, "sys throttled", "OK under_voltage=1");
+	fx_expect(fx, "sys throttled", "OK under_voltage=1");
 	put(fx, VOLT "/in0_lcrit_alarm", "2\n");
-	expect_t(fx, "sys throttled", "ERR DEVICE %T/" VOLT "/in0_lcrit_alarm: "
+	fx_expect_t(fx, "sys throttled",
+	    "ERR DEVICE %T/" VOLT "/in0_lcrit_alarm: "
 	    "unexpected content '2'");
 	make_dir(fx, VOLT "/in0_lcrit_alarm");
-	expect_t(fx, "sys throttled", "ERR DEVICE read %T/" VOLT
+	fx_expect_t(fx, "sys throttled", "ERR DEVICE read %T/" VOLT
 	    "/in0_lcrit_alarm: Is a directory");
 	/* Only cpu_thermal left: not exposed. */
 	remove_path(fx, VOLT);
-	expect_t(fx, "sys throttled", "ERR DEVICE under-voltage and throttling "
+	fx_expect_t(fx, "sys throttled",
+	    "ERR DEVICE under-voltage and throttling "
 	    "are not exposed by this kernel/firmware (no rpi_volt device in "
 	    "%T/sysfs/class/hwmon)");
 	remove_path(fx, "sysfs/class/hwmon");
-	expect_t(fx, "sys throttled", "ERR DEVICE under-voltage and throttling "
+	fx_expect_t(fx, "sys throttled",
+	    "ERR DEVICE under-voltage and throttling "
 	    "are not exposed by this kernel/firmware (no rpi_volt device in "
 	    "%T/sysfs/class/hwmon)");
 }
@@ -393,35 +304,35 @@ test_throttled_firmware(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "sys throttled", "OK under_voltage=0 arm_freq_capped=0 "
+	fx_expect(fx, "sys throttled", "OK under_voltage=0 arm_freq_capped=0 "
 	    "throttled=0 soft_temp_limit=0 under_voltage_occurred=0 "
 	    "arm_freq_capped_occurred=0 throttled_occurred=0 "
 	    "soft_temp_limit_occurred=0 raw=0x0");
 	/* vcgencmd's well-known 0x50005: under-voltage, throttled. */
 	put(fx, FW "/get_throttled", "50005\n");
-	expect(fx, "sys throttled", "OK under_voltage=1 arm_freq_capped=0 "
+	fx_expect(fx, "sys throttled", "OK under_voltage=1 arm_freq_capped=0 "
 	    "throttled=1 soft_temp_limit=0 under_voltage_occurred=1 "
 	    "arm_freq_capped_occurred=0 throttled_occurred=1 "
 	    "soft_temp_limit_occurred=0 raw=0x50005");
 	put(fx, FW "/get_throttled", "8000a\n");
-	expect(fx, "sys throttled", "OK under_voltage=0 arm_freq_capped=1 "
+	fx_expect(fx, "sys throttled", "OK under_voltage=0 arm_freq_capped=1 "
 	    "throttled=0 soft_temp_limit=1 under_voltage_occurred=0 "
 	    "arm_freq_capped_occurred=0 throttled_occurred=0 "
 	    "soft_temp_limit_occurred=1 raw=0x8000a");
 	put(fx, FW "/get_throttled", "0x5\n");
-	expect_t(fx, "sys throttled", "ERR DEVICE %T/" FW "/get_throttled: "
+	fx_expect_t(fx, "sys throttled", "ERR DEVICE %T/" FW "/get_throttled: "
 	    "unexpected content '0x5'");
 	put(fx, FW "/get_throttled", "100000000\n");
-	expect_t(fx, "sys throttled", "ERR DEVICE %T/" FW "/get_throttled: "
+	fx_expect_t(fx, "sys throttled", "ERR DEVICE %T/" FW "/get_throttled: "
 	    "unexpected content '100000000'");
 	make_dir(fx, FW "/get_throttled");
-	expect_t(fx, "sys throttled", "ERR DEVICE read %T/" FW
+	fx_expect_t(fx, "sys throttled", "ERR DEVICE read %T/" FW
 	    "/get_throttled: Is a directory");
 	/* A kernel without get_throttled: the hwmon flag. */
 	remove_path(fx, FW "/get_throttled");
-	expect(fx, "sys throttled", "OK under_voltage=0");
+	fx_expect(fx, "sys throttled", "OK under_voltage=0");
 	remove_path(fx, "sysfs/bus/platform");
-	expect(fx, "sys throttled", "OK under_voltage=0");
+	fx_expect(fx, "sys throttled", "OK under_voltage=0");
 }
 
 static void
@@ -429,9 +340,9 @@ test_usage(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "sys temp now", "ERR ARGS usage: sys temp");
-	expect(fx, "sys info x", "ERR ARGS usage: sys info");
-	expect(fx, "sys", "ERR UNKNOWN unknown");
+	fx_expect(fx, "sys temp now", "ERR ARGS usage: sys temp");
+	fx_expect(fx, "sys info x", "ERR ARGS usage: sys info");
+	fx_expect(fx, "sys", "ERR UNKNOWN unknown");
 }
 
 static void
@@ -449,7 +360,7 @@ test_config(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_temp),
 		T(test_uptime),
@@ -460,7 +371,7 @@ main(void)
 		T(test_info_errors),
 		T(test_throttled_hwmon),
 		cmocka_unit_test_setup_teardown(test_throttled_firmware,
-		    setup_fw, teardown),
+		    setup_fw, fx_teardown),
 		T(test_usage),
 		cmocka_unit_test(test_config),
 	};

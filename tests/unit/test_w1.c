@@ -24,71 +24,11 @@
 #define OLD	DEVS "/10-000802b4c5e1"
 #define BAD	DEVS "/28-01192f3b8c4d"
 
-struct fx {
-	char		*tmp;
-	struct harness	*h;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	char *cmd, *sys;
-
-	assert_non_null(fx);
-	fx->tmp = fixture_tmpdir();
-	assert_true(asprintf(&cmd, "cp -a '%s/sysfs' '%s/procfs' '%s/'",
-	    TEST_FIXTURES, TEST_FIXTURES, fx->tmp) != -1);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	assert_true(asprintf(&sys, "sysfs_root = %s/sysfs\nprocfs_root = "
-	    "%s/procfs", fx->tmp, fx->tmp) != -1);
-	fx->h = harness_load("w1", NULL, sys);
-	free(sys);
-	if (fx->h == NULL)
-		fail_msg("load failed: %s", harness_last_errors());
-	*state = fx;
+	*state = fx_load("w1", NULL);
 	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	harness_free(fx->h);
-	fixture_rm(fx->tmp);
-	free(fx);
-	return 0;
-}
-
-static void
-expect(struct fx *fx, const char *line, const char *want)
-{
-	char *got = harness_run(fx->h, line);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
-/* Expect a reply naming a file of the temporary tree, written as %T. */
-static void
-expect_t(struct fx *fx, const char *line, const char *want_fmt)
-{
-	char want[4096];
-	size_t n = 0;
-
-	for (const char *p = want_fmt; *p != '\0' && n + 256 < sizeof(want);
-	    p++) {
-		if (p[0] == '%' && p[1] == 'T') {
-			n += (size_t)snprintf(want + n, sizeof(want) - n, "%s",
-			    fx->tmp);
-			p++;
-		} else
-			want[n++] = *p;
-	}
-	want[n] = '\0';
-	expect(fx, line, want);
 }
 
 static void
@@ -97,27 +37,12 @@ put(struct fx *fx, const char *rel, const char *text)
 	assert_int_equal(fixture_write(fx->tmp, rel, text), 0);
 }
 
-static void run_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-run_sh(const char *fmt, ...)
-{
-	va_list ap;
-	char *cmd;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&cmd, fmt, ap) != -1);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
-
 /* A file of the tree becomes a directory: its read fails with EISDIR,
  * an error path that works when tests run as root. */
 static void
 make_dir(struct fx *fx, const char *rel)
 {
-	run_sh("rm '%s/%s' && mkdir '%s/%s'", fx->tmp, rel, fx->tmp, rel);
+	fixture_sh("rm '%s/%s' && mkdir '%s/%s'", fx->tmp, rel, fx->tmp, rel);
 }
 
 static void
@@ -125,16 +50,16 @@ test_list(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "w1 list", "OK 10-000802b4c5e1 28-01192f3b8c4d "
+	fx_expect(fx, "w1 list", "OK 10-000802b4c5e1 28-01192f3b8c4d "
 	    "28-3c01d6079a3f");
 	/* Only bus masters: an empty list. */
-	run_sh("rm '%s/" DEVS "'/[0-9]*", fx->tmp);
-	expect(fx, "w1 list", "OK");
-	run_sh("rm -r '%s/" DEVS "'", fx->tmp);
-	expect_t(fx, "w1 list", "ERR DEVICE %T/" DEVS ": No such file or "
+	fixture_sh("rm '%s/" DEVS "'/[0-9]*", fx->tmp);
+	fx_expect(fx, "w1 list", "OK");
+	fixture_sh("rm -r '%s/" DEVS "'", fx->tmp);
+	fx_expect_t(fx, "w1 list", "ERR DEVICE %T/" DEVS ": No such file or "
 	    "directory (is dtoverlay=w1-gpio enabled?)");
-	run_sh("touch '%s/" DEVS "'", fx->tmp);
-	expect_t(fx, "w1 list", "ERR DEVICE %T/" DEVS ": Not a directory");
+	fixture_sh("touch '%s/" DEVS "'", fx->tmp);
+	fx_expect_t(fx, "w1 list", "ERR DEVICE %T/" DEVS ": Not a directory");
 }
 
 static void
@@ -142,10 +67,10 @@ test_temp(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "w1 temp 28-3c01d6079a3f", "OK 23.125");
-	expect(fx, "w1 temp 10-000802b4c5e1", "OK 25.062");
+	fx_expect(fx, "w1 temp 28-3c01d6079a3f", "OK 23.125");
+	fx_expect(fx, "w1 temp 10-000802b4c5e1", "OK 25.062");
 	/* temperature is empty, so w1_slave is read and says NO. */
-	expect_t(fx, "w1 temp 28-01192f3b8c4d", "ERR DEVICE %T/" BAD
+	fx_expect_t(fx, "w1 temp 28-01192f3b8c4d", "ERR DEVICE %T/" BAD
 	    "/w1_slave: CRC check failed");
 }
 
@@ -162,12 +87,12 @@ test_temperature_file(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		put(fx, NEW "/temperature", cases[i][0]);
-		expect(fx, "w1 temp 28-3c01d6079a3f", cases[i][1]);
+		fx_expect(fx, "w1 temp 28-3c01d6079a3f", cases[i][1]);
 	}
 	/* The temperature file wins over w1_slave. */
 	put(fx, NEW "/w1_slave", "garbage\n");
 	put(fx, NEW "/temperature", "21000\n");
-	expect(fx, "w1 temp 28-3c01d6079a3f", "OK 21.000");
+	fx_expect(fx, "w1 temp 28-3c01d6079a3f", "OK 21.000");
 }
 
 static void
@@ -176,20 +101,20 @@ test_temperature_errors(void **state)
 	struct fx *fx = *state;
 
 	put(fx, NEW "/temperature", "warm\n");
-	expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
+	fx_expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
 	    "/temperature: unexpected content 'warm'");
 	/* Replies are one line: the daemon sends the newline as a space. */
 	put(fx, NEW "/temperature", "23125 \n1\n");
-	expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
+	fx_expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
 	    "/temperature: unexpected content '23125  1'");
 	put(fx, NEW "/temperature", "99999999\n");
-	expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
+	fx_expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
 	    "/temperature: unexpected content '99999999'");
 	put(fx, NEW "/temperature", "-273151\n");
-	expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
+	fx_expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE %T/" NEW
 	    "/temperature: unexpected content '-273151'");
 	make_dir(fx, NEW "/temperature");
-	expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE read %T/" NEW
+	fx_expect_t(fx, "w1 temp 28-3c01d6079a3f", "ERR DEVICE read %T/" NEW
 	    "/temperature: Is a directory");
 }
 
@@ -201,19 +126,19 @@ test_w1_slave(void **state)
 	/* -0.5 C: f8 ff, CRC f8. */
 	put(fx, OLD "/w1_slave", "f8 ff 4b 46 7f ff 08 10 f8 : crc=f8 YES\n"
 	    "f8 ff 4b 46 7f ff 08 10 f8 t=-500\n");
-	expect(fx, "w1 temp 10-000802b4c5e1", "OK -0.500");
+	fx_expect(fx, "w1 temp 10-000802b4c5e1", "OK -0.500");
 	/* Upper-case hex is still hex. */
 	put(fx, OLD "/w1_slave", "A1 01 4B 46 7F FF 0C 10 8C : crc=8C YES\n"
 	    "A1 01 4B 46 7F FF 0C 10 8C t=26062\n");
-	expect(fx, "w1 temp 10-000802b4c5e1", "OK 26.062");
+	fx_expect(fx, "w1 temp 10-000802b4c5e1", "OK 26.062");
 	/* Without the final newline. */
 	put(fx, OLD "/w1_slave", "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n"
 	    "72 01 4b 46 7f ff 0e 10 57 t=23125");
-	expect(fx, "w1 temp 10-000802b4c5e1", "OK 23.125");
+	fx_expect(fx, "w1 temp 10-000802b4c5e1", "OK 23.125");
 	/* A sensor unplugged after the last good read: NO, whatever t. */
 	put(fx, OLD "/w1_slave", "ff ff ff ff ff ff ff ff ff : crc=c9 NO\n"
 	    "ff ff ff ff ff ff ff ff ff t=-62\n");
-	expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
+	fx_expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
 	    "/w1_slave: CRC check failed");
 }
 
@@ -225,25 +150,25 @@ test_own_crc_check(void **state)
 	/* The kernel says YES, but the ninth byte is not the CRC. */
 	put(fx, OLD "/w1_slave", "72 01 4b 46 7f ff 0e 10 58 : crc=58 YES\n"
 	    "72 01 4b 46 7f ff 0e 10 58 t=23125\n");
-	expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
+	fx_expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
 	    "/w1_slave: CRC check failed (bytes give 57, sensor sent 58, "
 	    "kernel says 58)");
 	/* A flipped data bit. */
 	put(fx, OLD "/w1_slave", "73 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n"
 	    "73 01 4b 46 7f ff 0e 10 57 t=23187\n");
-	expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
+	fx_expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
 	    "/w1_slave: CRC check failed (bytes give 14, sensor sent 57, "
 	    "kernel says 57)");
 	/* Bytes and CRC agree, but the kernel's crc= does not. */
 	put(fx, OLD "/w1_slave", "72 01 4b 46 7f ff 0e 10 57 : crc=00 YES\n"
 	    "72 01 4b 46 7f ff 0e 10 57 t=23125\n");
-	expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
+	fx_expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
 	    "/w1_slave: CRC check failed (bytes give 57, sensor sent 57, "
 	    "kernel says 00)");
 	/* All zero has a valid CRC, but no sensor says that. */
 	put(fx, OLD "/w1_slave", "00 00 00 00 00 00 00 00 00 : crc=00 YES\n"
 	    "00 00 00 00 00 00 00 00 00 t=0\n");
-	expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
+	fx_expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
 	    "/w1_slave: the scratchpad reads all zero (data line held low?)");
 }
 
@@ -277,7 +202,7 @@ test_w1_slave_malformed(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		put(fx, OLD "/w1_slave", bad[i]);
-		expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
+		fx_expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE %T/" OLD
 		    "/w1_slave: unexpected content");
 	}
 }
@@ -290,15 +215,15 @@ test_files_missing(void **state)
 	/* An EEPROM (DS2431) is a device, but not a thermometer. */
 	put(fx, "sysfs/devices/w1_bus_master1/2d-00000a1b2c3d/name",
 	    "2d-00000a1b2c3d\n");
-	run_sh("ln -s ../../../devices/w1_bus_master1/2d-00000a1b2c3d "
+	fixture_sh("ln -s ../../../devices/w1_bus_master1/2d-00000a1b2c3d "
 	    "'%s/" DEVS "/2d-00000a1b2c3d'", fx->tmp);
-	expect(fx, "w1 list", "OK 10-000802b4c5e1 28-01192f3b8c4d "
+	fx_expect(fx, "w1 list", "OK 10-000802b4c5e1 28-01192f3b8c4d "
 	    "28-3c01d6079a3f 2d-00000a1b2c3d");
-	expect_t(fx, "w1 temp 2d-00000a1b2c3d", "ERR DEVICE %T/" DEVS
+	fx_expect_t(fx, "w1 temp 2d-00000a1b2c3d", "ERR DEVICE %T/" DEVS
 	    "/2d-00000a1b2c3d: no temperature or w1_slave file (not a "
 	    "temperature sensor?)");
 	make_dir(fx, OLD "/w1_slave");
-	expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE read %T/" OLD
+	fx_expect_t(fx, "w1 temp 10-000802b4c5e1", "ERR DEVICE read %T/" OLD
 	    "/w1_slave: Is a directory");
 }
 
@@ -307,20 +232,21 @@ test_bad_ids(void **state)
 {
 	struct fx *fx = *state;
 
-	expect(fx, "w1 temp ..", "ERR ARGS bad 1-Wire device id '..'");
-	expect(fx, "w1 temp .", "ERR ARGS bad 1-Wire device id '.'");
-	expect(fx, "w1 temp ../../../etc", "ERR ARGS bad 1-Wire device id "
+	fx_expect(fx, "w1 temp ..", "ERR ARGS bad 1-Wire device id '..'");
+	fx_expect(fx, "w1 temp .", "ERR ARGS bad 1-Wire device id '.'");
+	fx_expect(fx, "w1 temp ../../../etc", "ERR ARGS bad 1-Wire device id "
 	    "'../../../etc'");
-	expect(fx, "w1 temp 28-3c01d6079a3f/", "ERR ARGS bad 1-Wire device "
+	fx_expect(fx, "w1 temp 28-3c01d6079a3f/", "ERR ARGS bad 1-Wire device "
 	    "id '28-3c01d6079a3f/'");
-	expect(fx, "w1 temp \"\"", "ERR ARGS bad 1-Wire device id ''");
-	expect(fx, "w1 temp w1_bus_master1", "ERR ARGS bad 1-Wire device id "
+	fx_expect(fx, "w1 temp \"\"", "ERR ARGS bad 1-Wire device id ''");
+	fx_expect(fx, "w1 temp w1_bus_master1", "ERR ARGS bad 1-Wire device id "
 	    "'w1_bus_master1'");
-	expect_t(fx, "w1 temp 28-000000000000", "ERR DEVICE no 1-Wire device "
+	fx_expect_t(fx, "w1 temp 28-000000000000",
+	    "ERR DEVICE no 1-Wire device "
 	    "'28-000000000000' in %T/" DEVS);
-	expect(fx, "w1 temp", "ERR ARGS usage: w1 temp <id>");
-	expect(fx, "w1 temp a b", "ERR ARGS usage: w1 temp <id>");
-	expect(fx, "w1 list x", "ERR ARGS usage: w1 list");
+	fx_expect(fx, "w1 temp", "ERR ARGS usage: w1 temp <id>");
+	fx_expect(fx, "w1 temp a b", "ERR ARGS usage: w1 temp <id>");
+	fx_expect(fx, "w1 list x", "ERR ARGS usage: w1 list");
 }
 
 static void
@@ -335,7 +261,7 @@ test_unknown_key(void **state)
 int
 main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_list),
 		T(test_temp),
