@@ -85,9 +85,7 @@ struct parse_ctx {
 	int			 lineno;
 	int			 errors;
 	bool			 seen[NCORE_KEYS];
-	bool			 line_too_long;
 	int			 listen_line;	/* last "listen =" line */
-	int			 secret_line[2];	/* token, admin token */
 	config_report_fn	 report;
 	void			*arg;
 };
@@ -345,7 +343,6 @@ static void
 set_secret(struct parse_ctx *ctx, const struct core_key *k, char *secret)
 {
 	char **slot = (char **)(void *)((char *)ctx->cfg + k->offset);
-	int which = k->offset == OFF(token) ? 0 : 1;
 
 	if (secret == NULL)
 		return;
@@ -364,7 +361,6 @@ set_secret(struct parse_ctx *ctx, const struct core_key *k, char *secret)
 		return;
 	}
 	*slot = secret;
-	ctx->secret_line[which] = ctx->lineno;
 }
 
 /* Split a list on spaces and commas, calling fn for each item. */

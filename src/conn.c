@@ -130,15 +130,6 @@ conn_server(struct conn *c)
 	return c->srv;
 }
 
-time_t
-mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 void
 conn_close(struct conn *c)
 {

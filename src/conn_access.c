@@ -105,10 +105,11 @@ void
 conn_sweep(struct server *s)
 {
 	const struct config *cfg = s->cfg;
-	time_t now = mono_seconds();
 	struct conn *c, *next;
+	time_t now;
 
-	s->now = now;
+	s_now_update(s);
+	now = s->now;
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
 		if (c->closing)

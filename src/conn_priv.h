@@ -77,7 +77,6 @@ void	conn_answer(struct conn *c, const char *tag, int code,
 	    const char *text);
 void	conn_stop_reading(struct conn *c);
 void	conn_arm_timeout(struct request *r);
-time_t	mono_seconds(void);
 
 /* conn_access.c */
 bool	looks_like_http(const char *line, size_t len);

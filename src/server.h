@@ -56,7 +56,6 @@ struct server {
 	struct cb_target_list	 cb_targets;
 	uint64_t		 next_callback_id;
 	unsigned		 nclients;
-	uint64_t		 next_conn_id;
 	unsigned		 jobs_out;	/* submitted, not yet drained */
 	struct stats		 stats;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
