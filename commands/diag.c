@@ -27,9 +27,9 @@ diag_sleep(picmd_ctx *ctx, int argc, const char *const *argv)
 		return;
 	}
 	/* Stop at the deadline: a result after it would be discarded. */
-	left = ms;
-	if (left > api->remaining_ms(ctx))
-		left = api->remaining_ms(ctx);
+	left = api->remaining_ms(ctx);
+	if (left > ms)
+		left = ms;
 	ts.tv_sec = left / 1000;
 	ts.tv_nsec = (left % 1000) * 1000000L;
 	/* Even a zero nanosleep() costs the timer slack (50 us): skip it. */

@@ -471,13 +471,10 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static bool
-deadline_passed(const struct timespec *deadline)
+deadline_passed(const struct timespec *deadline, const struct timespec *now)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > deadline->tv_sec || (now.tv_sec ==
-	    deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+	return now->tv_sec > deadline->tv_sec || (now->tv_sec ==
+	    deadline->tv_sec && now->tv_nsec >= deadline->tv_nsec);
 }
 
 void
@@ -505,13 +502,15 @@ conn_submit(struct conn *c, const struct command *cmd, const char *tag,
 	r->srv = s;
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
-	timespec_after_ms(&r->ctx.deadline, s->cfg->command_timeout_ms);
+	timespec_after_ms(&r->ctx.deadline, &s->now_ts,
+	    s->cfg->command_timeout_ms);
 	if (pool_submit(s->pool, &r->job) == -1) {
 		request_free(r);
 		s->stats.busy_total++;
 		conn_answer(c, tag, PICMD_ERR_BUSY, "queue full, try again");
 		return;
 	}
+	server_kick_later(s);
 	r->in_pool = true;
 	s->jobs_out++;
 	r->conn = c;
@@ -623,6 +622,7 @@ conn_process_input(struct conn *c)
 
 	if (!c->authed && max > PREAUTH_MAX_LINE)
 		max = PREAUTH_MAX_LINE;
+	s_now_update(s);	/* the deadlines of these lines start here */
 	while (!c->dead && !c->input_done && !c->closing) {
 		size_t avail, scan, len, consume;
 		char *p, *nl;
@@ -748,7 +748,6 @@ conn_read_scratch(struct conn *c)
 	if (n <= 0)
 		return n;
 	c->in = (struct iobuf){ s->rbuf, 0, (size_t)n, sizeof(s->rbuf) };
-	s_now_update(s);
 	conn_process_input(c);
 	left = iobuf_used(&c->in);
 	if (left == 0 || c->dead) {
@@ -806,7 +805,6 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		goto out;
 	} else
 		goto out;
-	s_now_update(c->srv);
 	conn_process_input(c);
 	conn_progress(c);
 out:
@@ -824,7 +822,7 @@ conn_job_done(struct job *job, void *arg)
 	r->in_pool = false;
 	/* A result that comes back after the deadline is late even when its
 	 * timer has not been run yet in this loop iteration. */
-	if (r->timer_armed && deadline_passed(&r->ctx.deadline)) {
+	if (r->timer_armed && deadline_passed(&r->ctx.deadline, &s->now_ts)) {
 		request_expire(r);
 		request_free(r);
 		server_conn_gone(s);

@@ -216,7 +216,8 @@ conn_submit_callback(struct conn *c, const struct command *cmd,
 	r->srv = s;
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
-	timespec_after_ms(&r->ctx.deadline, s->cfg->command_timeout_ms);
+	timespec_after_ms(&r->ctx.deadline, &s->now_ts,
+	    s->cfg->command_timeout_ms);
 	switch (callback_target(s, &c->peer_addr.sa, c->peer_len, c->cb_port,
 	    (unsigned)s->cfg->callback_max_pending, &r->cb)) {
 	case 0:
@@ -239,6 +240,7 @@ conn_submit_callback(struct conn *c, const struct command *cmd,
 		conn_answer(c, tag, PICMD_ERR_BUSY, "queue full, try again");
 		return;
 	}
+	server_kick_later(s);
 	r->in_pool = true;
 	s->jobs_out++;
 	conn_arm_timeout(r);

@@ -14,6 +14,13 @@
  *  - Completions are batched: notify() is called only when the completion
  *    queue goes from empty to non-empty, and pool_drain() takes the whole
  *    queue at once (the memcached hand-off).
+ *  - Submissions are batched too: pool_submit() only queues, and the loop
+ *    calls pool_kick() once it has read everything the kernel had for it.
+ *    A woken worker runs at once, and on a shared core it would take the
+ *    CPU from the loop in the middle of its reads; waking one per job
+ *    turned every job into two context switches.  A worker that takes a
+ *    job and leaves more behind wakes the next sleeping one, so a burst
+ *    still spreads over every worker without the loop waking each.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -83,6 +90,8 @@ worker_main(void *arg)
 		job = p->head;
 		if ((p->head = job->next) == NULL)
 			p->tail = NULL;
+		else if (p->idle > 0)
+			pthread_cond_signal(&p->cond);	/* pass it on */
 		p->queued--;
 		atomic_fetch_add(&p->busy, 1);
 		pthread_mutex_unlock(&p->lock);
@@ -212,12 +221,20 @@ pool_submit(struct pool *p, struct job *job)
 		p->tail->next = job;
 	p->tail = job;
 	p->queued++;
-	/* Busy workers take the next job without being told; a signal
-	 * (a futex call) is needed only for one that sleeps. */
-	if (p->idle > 0)
-		pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
+}
+
+void
+pool_kick(struct pool *p)
+{
+	/* Busy workers take the next job without being told; a signal
+	 * (a futex call) is needed only for one that sleeps, and one is
+	 * enough: it passes the wake on while jobs remain. */
+	pthread_mutex_lock(&p->lock);
+	if (p->head != NULL && p->idle > 0)
+		pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 bool
@@ -271,6 +288,17 @@ int
 pool_threads(struct pool *p)
 {
 	return p->nthreads;
+}
+
+unsigned
+pool_idle(struct pool *p)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->idle;
+	pthread_mutex_unlock(&p->lock);
+	return n;
 }
 
 unsigned

@@ -41,7 +41,10 @@ bool	pool_stop(struct pool *p, long wait_ms);
 void	pool_free(struct pool *p);
 
 /* Queue a job; -1 when max_queued jobs are already waiting. */
+/* Queues a job; -1 when the queue is full.  Nothing runs until the next
+ * pool_kick(), so a caller can queue a batch and wake workers once. */
 int	pool_submit(struct pool *p, struct job *job);
+void	pool_kick(struct pool *p);
 /* Cancel a job that has not started; true when it will never run. */
 bool	pool_cancel(struct job *job);
 /* Hand every completed job to done(); returns how many. */
@@ -52,5 +55,6 @@ void	pool_set_max_queued(struct pool *p, size_t max_queued);
 size_t	pool_queued(struct pool *p);
 int	pool_threads(struct pool *p);
 unsigned pool_busy(struct pool *p);
+unsigned pool_idle(struct pool *p);	/* workers asleep, waiting for work */
 
 #endif

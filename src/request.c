@@ -89,9 +89,9 @@ request_set_reply(struct request *r, int code, const char *text, size_t len)
 }
 
 void
-timespec_after_ms(struct timespec *ts, long ms)
+timespec_after_ms(struct timespec *ts, const struct timespec *from, long ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
+	*ts = *from;
 	ts->tv_sec += ms / 1000;
 	ts->tv_nsec += (ms % 1000) * 1000000L;
 	if (ts->tv_nsec >= 1000000000L) {

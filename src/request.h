@@ -63,7 +63,8 @@ void	request_free(struct request *r);
 void	request_set_reply(struct request *r, int code, const char *text,
 	    size_t len);
 
-void	timespec_after_ms(struct timespec *ts, long ms);
+void	timespec_after_ms(struct timespec *ts, const struct timespec *from,
+	    long ms);
 
 /* The run-time half of struct picmd_api. */
 void	*ctx_state(picmd_ctx *ctx);

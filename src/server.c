@@ -47,6 +47,7 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	s_now_update(s);	/* results are late from this time on */
 	pool_drain(s->pool, conn_job_done, s);
 	server_conn_gone(s);
 }
@@ -59,12 +60,32 @@ server_conn_gone(struct server *s)
 		event_base_loopbreak(s->base);
 }
 
+void
+server_kick_later(struct server *s)
+{
+	if (s->kick_pending)
+		return;
+	s->kick_pending = true;
+	event_active(s->flush_ev, EV_WRITE, 0);
+}
+
+/*
+ * Runs once per loop iteration, after the read callbacks (it is activated
+ * from them, so it queues behind them): one send per connection, then one
+ * wake-up for the jobs those reads queued.
+ */
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct server *s = arg;
+
 	(void)fd;
 	(void)what;
-	conn_flush_dirty(arg);
+	conn_flush_dirty(s);
+	if (s->kick_pending) {
+		s->kick_pending = false;
+		pool_kick(s->pool);
+	}
 }
 
 static void
@@ -373,6 +394,7 @@ server_free(struct server *s)
 			log_warnx("a command is still running; not waiting "
 			    "for it");
 		else {
+			s_now_update(s);
 			pool_drain(s->pool, conn_job_done, s);
 			pool_free(s->pool);
 		}

@@ -51,7 +51,9 @@ struct server {
 	struct conn_list	 conns;
 	struct conn_list	 dirty;		/* output to send */
 	struct event		*flush_ev;	/* sends it, once per loop */
-	time_t			 now;		/* monotonic s, cached */
+	bool			 kick_pending;	/* jobs queued, no worker woken */
+	time_t			 now;		/* now_ts in seconds */
+	struct timespec		 now_ts;	/* CLOCK_MONOTONIC, cached */
 	char			 rbuf[16384];	/* scratch for reads */
 	struct cb_target_list	 cb_targets;
 	uint64_t		 next_callback_id;
@@ -77,24 +79,28 @@ struct server {
 	struct proto_request	 preq;
 };
 
+/* Called after pool_submit(): the workers are woken once, at the end of
+ * the loop iteration, after every ready connection has been read. */
+void	server_kick_later(struct server *s);
+
 /* Called when a connection went away, to finish a drain. */
 void	server_conn_gone(struct server *s);
 /* Register the built-in commands. */
 int	builtin_register(struct dispatch *d);
 void	server_stats(struct server *s, struct strbuf *out);
 
-
-
 struct server *server_new(struct config *cfg);	/* takes cfg */
 
-/* Refresh s->now (whole seconds: coarse clock, no system call). */
+/*
+ * Refresh the cached clock.  The loop reads it once per batch of lines and
+ * once per batch of results, not per request: deadlines start from it, and
+ * idle time is counted in its whole seconds.
+ */
 static inline void
 s_now_update(struct server *s)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	s->now = ts.tv_sec;
+	clock_gettime(CLOCK_MONOTONIC, &s->now_ts);
+	s->now = s->now_ts.tv_sec;
 }
 int	server_start(struct server *s);
 int	server_run(struct server *s);

@@ -114,6 +114,7 @@ harness_run(struct harness *h, const char *line)
 	struct request *r;
 	struct strbuf sb;
 	char *words, *out, msg[256];
+	struct timespec now;
 	int nargs;
 
 	strbuf_init(&sb);
@@ -144,7 +145,8 @@ harness_run(struct harness *h, const char *line)
 		abort();
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
-	timespec_after_ms(&r->ctx.deadline, 10000);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	timespec_after_ms(&r->ctx.deadline, &now, 10000);
 	r->job.run(&r->job);
 	strbuf_add(&sb, r->out.data, r->out.len);
 	request_free(r);

@@ -91,6 +91,20 @@ gate_pass(struct gate *g)
 }
 
 /* On the test thread: wait until n jobs are at the gate. */
+/* Until n workers sleep on the queue; false after WAIT_S seconds. */
+static bool
+wait_idle(struct pool *p, unsigned n)
+{
+	struct timespec tick = { 0, 1000000 };
+
+	for (long i = 0; i < WAIT_S * 1000L; i++) {
+		if (pool_idle(p) == n)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
 static bool
 gate_wait_arrived(struct gate *g, int n)
 {
@@ -249,6 +263,7 @@ test_every_job_comes_back_once(void **state)
 
 	for (int i = 0; i < N; i++)
 		assert_int_equal(pool_submit(p, &jobs[i].job), 0);
+	pool_kick(p);
 	assert_true(loop_collect(&l, p, N));
 	assert_int_equal(l.completed, N);
 	for (int i = 0; i < N; i++) {
@@ -267,7 +282,8 @@ test_every_job_comes_back_once(void **state)
 	free(jobs);
 }
 
-/* Four workers run four jobs at once: each waits until all four run. */
+/* Four workers run four jobs at once: each waits until all four run.  One
+ * kick wakes one worker; the others are woken by the worker before them. */
 static void
 test_workers_run_in_parallel(void **state)
 {
@@ -281,8 +297,11 @@ test_workers_run_in_parallel(void **state)
 	gate_init(&g);
 	jobs_init(jobs, 4, &g);
 	assert_non_null(p = pool_new(4, 16, loop_notify, &l));
+	/* Every worker asleep first, so that none finds a job by itself. */
+	assert_true(wait_idle(p, 4));
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pool_submit(p, &jobs[i].job), 0);
+	pool_kick(p);
 
 	all_running = gate_wait_arrived(&g, 4);
 	if (all_running) {
@@ -318,6 +337,7 @@ test_queue_limit(void **state)
 
 	/* The only worker is held by job 0; two more may wait. */
 	assert_int_equal(pool_submit(p, &jobs[0].job), 0);
+	pool_kick(p);
 	assert_true(gate_wait_arrived(&g, 1));
 	assert_int_equal(pool_queued(p), 0);
 	assert_int_equal(pool_submit(p, &jobs[1].job), 0);
@@ -368,6 +388,7 @@ test_cancel(void **state)
 	assert_non_null(p = pool_new(1, 8, loop_notify, &l));
 
 	assert_int_equal(pool_submit(p, &jobs[0].job), 0);
+	pool_kick(p);
 	assert_true(gate_wait_arrived(&g, 1));
 	assert_int_equal(pool_submit(p, &jobs[1].job), 0);
 	assert_int_equal(pool_submit(p, &jobs[2].job), 0);
@@ -410,6 +431,7 @@ test_stop_runs_queued_jobs(void **state)
 	jobs[0].gate = &g;
 	assert_non_null(p = pool_new(1, 8, loop_notify, &l));
 	assert_int_equal(pool_submit(p, &jobs[0].job), 0);
+	pool_kick(p);
 	assert_true(gate_wait_arrived(&g, 1));
 	for (int i = 1; i < 4; i++)
 		assert_int_equal(pool_submit(p, &jobs[i].job), 0);
@@ -462,9 +484,11 @@ test_notify_on_first_completion_only(void **state)
 	jobs_init(jobs, 2, NULL);
 	assert_non_null(p = pool_new(2, N, loop_notify, &l));
 	assert_int_equal(pool_submit(p, &jobs[0].job), 0);
+	pool_kick(p);
 	assert_true(loop_collect(&l, p, 1));
 	assert_int_equal(notify_calls(&l), 1);
 	assert_int_equal(pool_submit(p, &jobs[1].job), 0);
+	pool_kick(p);
 	assert_true(loop_collect(&l, p, 2));
 	assert_int_equal(notify_calls(&l), 2);
 	assert_true(pool_stop(p, -1));
