@@ -149,9 +149,7 @@ drop_requests(struct conn *c, struct request_list *list)
 
 	while ((r = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, r, link);
-		if (r->timer_armed)
-			event_del(&r->timer);
-		r->timer_armed = false;
+		deadline_disarm(&c->srv->deadlines, r);
 		r->conn = NULL;
 		c->srv->stats.dropped_total++;
 		if (!r->in_pool)
@@ -412,9 +410,7 @@ request_expire(struct request *r)
 	struct server *s = r->srv;
 	char msg[96];
 
-	if (r->timer_armed)
-		event_del(&r->timer);
-	r->timer_armed = false;
+	deadline_disarm(&s->deadlines, r);
 	/* A queued job must never run late (a late "gpio write"); a running
 	 * one finishes on its worker and its result is discarded. */
 	pool_cancel(&r->job);
@@ -462,19 +458,11 @@ request_expire(struct request *r)
 	conn_release(c);
 }
 
-static void
-request_timeout_cb(evutil_socket_t fd, short what, void *arg)
+void
+conn_expire(struct request *r, void *arg)
 {
-	(void)fd;
-	(void)what;
-	request_expire(arg);
-}
-
-static bool
-deadline_passed(const struct timespec *deadline, const struct timespec *now)
-{
-	return now->tv_sec > deadline->tv_sec || (now->tv_sec ==
-	    deadline->tv_sec && now->tv_nsec >= deadline->tv_nsec);
+	(void)arg;
+	request_expire(r);
 }
 
 void
@@ -482,9 +470,7 @@ conn_arm_timeout(struct request *r)
 {
 	struct server *s = r->srv;
 
-	evtimer_assign(&r->timer, s->base, request_timeout_cb, r);
-	event_add(&r->timer, s->command_timeout);
-	r->timer_armed = true;
+	deadline_arm(&s->deadlines, r, &s->now_ts);
 }
 
 /* Hand a plugin command to the pool. */
@@ -829,9 +815,7 @@ conn_job_done(struct job *job, void *arg)
 		return;
 	}
 	if (r->cb != NULL) {
-		if (r->timer_armed)
-			event_del(&r->timer);
-		r->timer_armed = false;
+		deadline_disarm(&s->deadlines, r);
 		callback_deliver(r->cb, r->out.data, r->out.len);
 		request_free(r);
 		return;
@@ -842,9 +826,7 @@ conn_job_done(struct job *job, void *arg)
 		server_conn_gone(s);
 		return;
 	}
-	if (r->timer_armed)
-		event_del(&r->timer);
-	r->timer_armed = false;
+	deadline_disarm(&s->deadlines, r);
 	r->answered = true;
 	conn_hold(c);
 	if (r->tag != NULL) {

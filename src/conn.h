@@ -37,6 +37,8 @@ unsigned conn_count_from(struct server *s, const struct sockaddr *sa);
 void	conn_shutdown_all(struct server *s);
 /* Close every connection now. */
 void	conn_close_all(struct server *s);
+/* A request's deadline passed (the deadline list's callback). */
+void	conn_expire(struct request *r, void *arg);
 /* Send the output of every connection with replies waiting. */
 void	conn_flush_dirty(struct server *s);
 

@@ -15,8 +15,6 @@
 #include <sys/queue.h>
 #include <time.h>
 
-#include <event2/event_struct.h>
-
 #include "dispatch.h"
 #include "picmd/plugin.h"
 #include "pool.h"
@@ -41,8 +39,8 @@ struct request {
 	struct conn		*conn;		/* NULL once detached */
 	struct cb_target	*cb;		/* callback mode: where to */
 	struct server		*srv;
-	struct event		 timer;
-	bool			 timer_armed;
+	TAILQ_ENTRY(request)	 deadline_link;	/* server's deadline list */
+	bool			 timer_armed;	/* on that list */
 	bool			 in_pool;	/* submitted, not yet drained */
 	bool			 answered;	/* out holds the final line */
 	int			 code;		/* of the final line */

@@ -227,17 +227,6 @@ server_reload(struct server *s)
 
 	log_set_level(ncfg->log_level);
 	pool_set_max_queued(s->pool, (size_t)ncfg->queue);
-	{
-		struct timeval tv = { ncfg->command_timeout_ms / 1000,
-		    (ncfg->command_timeout_ms % 1000) * 1000 };
-		const struct timeval *ct;
-
-		/* libevent has 256 shared-timeout slots; when a long life of
-		 * reloads has used them up, fall back to a plain timeout. */
-		ct = event_base_init_common_timeout(s->base, &tv);
-		s->command_timeout_tv = tv;
-		s->command_timeout = ct != NULL ? ct : &s->command_timeout_tv;
-	}
 	s->cfg = ncfg;
 	config_free(old);
 	log_info("reloaded %s", ncfg->path);
@@ -312,10 +301,7 @@ server_start(struct server *s)
 	} else if (listeners_open(s) == -1)
 		return -1;
 
-	tv.tv_sec = cfg->command_timeout_ms / 1000;
-	tv.tv_usec = (cfg->command_timeout_ms % 1000) * 1000;
-	if ((s->command_timeout = event_base_init_common_timeout(s->base,
-	    &tv)) == NULL)
+	if (deadlines_init(&s->deadlines, s->base, conn_expire, s) == -1)
 		return -1;
 	if ((s->wake = event_new(s->base, -1, 0, wake_cb, s)) == NULL)
 		return -1;
@@ -423,6 +409,7 @@ server_free(struct server *s)
 		event_free(s->sweep_timer);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
+	deadlines_free(&s->deadlines);
 	if (s->watchdog_timer != NULL)
 		event_free(s->watchdog_timer);
 	if (s->base != NULL)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "deadline.h"
 #include "proto.h"
 
 struct event_base;
@@ -71,8 +72,7 @@ struct server {
 	struct event		*watchdog_timer;
 	bool			 draining;
 
-	const struct timeval	*command_timeout;	/* common timeout */
-	struct timeval		 command_timeout_tv;	/* its fallback */
+	struct deadlines	 deadlines;	/* of requests on workers */
 
 	/* Scratch space for tokenizing one line on the loop thread. */
 	char			*words;

@@ -58,6 +58,35 @@ def test_sighup_applies_new_settings_to_new_requests(t):
     check_eq(c.request("PING"), "OK PONG", "old connection still works")
 
 
+def test_sighup_shorter_timeout_overtakes_older_deadlines(t):
+    # Deadlines are kept in order; a reload that shortens the timeout
+    # gives a new request a deadline before those already waiting, and
+    # it must still be answered on time.  "tplug block" ignores its
+    # deadline, so only the deadline timer can answer it early.
+    plugins = t.plugin_dir(["diag", "tplug"])
+    d = t.start(server={"command_timeout_ms": "6000", "workers": "2"},
+                plugins={"dir": plugins, "load": None})
+    old = d.connect()
+    old.send_line("#old tplug block 3000")
+    wait_inflight(d, 1)
+
+    t.config(server={"command_timeout_ms": "200", "workers": "2"},
+             plugins={"dir": plugins, "load": None})
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    d.wait_line("info: reloaded", start=mark)
+
+    c = d.connect()
+    start = time.monotonic()
+    check_eq(c.request("tplug block 3000"),
+             "ERR TIMEOUT command did not finish within 200 ms", "new request")
+    check(elapsed_since(start) < 2.0,
+          "answered after %.2f s: its deadline waited behind the older one"
+          % elapsed_since(start))
+    check_eq(old.reply(), "#old OK blocked 3000", "older request")
+    check_eq(c.stats()["timeouts_total"], 1, "timeouts_total")
+
+
 def test_sighup_with_a_bad_config_keeps_the_running_one(t):
     d = t.start(server={"command_timeout_ms": "200"})
     c = d.connect()
