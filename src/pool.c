@@ -6,21 +6,25 @@
  *    job->run(), which fills in the job's reply.
  *  - A job belongs to the pool from pool_submit() until pool_drain() hands
  *    it back; in between the loop thread may read nothing of it but
- *    `state` (atomically).  The mutexes order the hand-overs, so the loop
+ *    `state` (atomically).  The mutex orders the hand-overs, so the loop
  *    sees everything a worker wrote before the job was queued as done.
  *  - A job is cancelled by moving QUEUED -> CANCELLED; a worker starts it
  *    only by moving QUEUED -> RUNNING, so exactly one of the two wins and a
  *    cancelled job (a command whose deadline passed) never runs.
+ *  - Submissions are batched: pool_submit() puts the job on a list only the
+ *    loop thread touches, and pool_kick(), once per loop iteration, moves
+ *    the whole list to the shared queue under one lock and wakes at most
+ *    one worker.  A woken worker runs at once, and on a shared core it
+ *    would take the CPU from the loop in the middle of its reads: waking
+ *    one per job turned every job into two context switches.  A worker
+ *    that takes a job and leaves more behind wakes the next sleeping one,
+ *    so a burst still spreads over every worker.
  *  - Completions are batched: notify() is called only when the completion
  *    queue goes from empty to non-empty, and pool_drain() takes the whole
  *    queue at once (the memcached hand-off).
- *  - Submissions are batched too: pool_submit() only queues, and the loop
- *    calls pool_kick() once it has read everything the kernel had for it.
- *    A woken worker runs at once, and on a shared core it would take the
- *    CPU from the loop in the middle of its reads; waking one per job
- *    turned every job into two context switches.  A worker that takes a
- *    job and leaves more behind wakes the next sleeping one, so a burst
- *    still spreads over every worker without the loop waking each.
+ *  - One mutex guards both queues, so a worker hands back its finished
+ *    job and takes the next one in the same critical section: one lock
+ *    round per job on a worker, one per batch on the loop.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,42 +36,45 @@
 #include "pool.h"
 
 struct pool {
-	pthread_mutex_t	 lock;		/* guards the job queue */
-	pthread_cond_t	 cond;
-	struct job	*head, *tail;
-	size_t		 queued;
+	pthread_mutex_t	 lock;		/* guards everything below but pend */
+	pthread_cond_t	 cond;		/* work arrived, or stopping */
+	pthread_cond_t	 idle_cond;	/* busy dropped, while stopping */
+	struct job	*head, *tail;	/* queued jobs */
+	_Atomic size_t	 queued;	/* read unlocked by pool_submit() */
 	unsigned	 idle;		/* workers waiting on cond */
+	unsigned	 busy;		/* workers running a job */
 	size_t		 max_queued;
 	bool		 stopping;
-
-	pthread_mutex_t	 done_lock;	/* guards the completion queue */
-	pthread_cond_t	 idle_cond;	/* signalled as running drops */
 	struct job	*done_head, *done_tail;
 	void		(*notify)(void *arg);
 	void		*notify_arg;
 
-	_Atomic unsigned busy;
+	/* Loop thread only: submitted, not yet kicked. */
+	struct job	*pend_head, *pend_tail;
+	size_t		 npend;
+
 	pthread_t	*threads;
 	int		 nthreads;
 	int		 started;
 };
 
-static void
-complete(struct pool *p, struct job *job)
+/* With the lock held: queue a finished job for the loop; true when the
+ * loop must be told (the completion queue was empty). */
+static bool
+complete_locked(struct pool *p, struct job *job)
 {
-	bool was_empty;
+	bool was_empty = p->done_head == NULL;
 
 	job->next = NULL;
-	pthread_mutex_lock(&p->done_lock);
-	was_empty = p->done_head == NULL;
 	if (was_empty)
 		p->done_head = job;
 	else
 		p->done_tail->next = job;
 	p->done_tail = job;
-	pthread_mutex_unlock(&p->done_lock);
-	if (was_empty)
-		p->notify(p->notify_arg);
+	p->busy--;
+	if (p->stopping)
+		pthread_cond_broadcast(&p->idle_cond);
+	return was_empty;
 }
 
 static void *
@@ -76,24 +83,22 @@ worker_main(void *arg)
 	struct pool *p = arg;
 	struct job *job;
 
+	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		pthread_mutex_lock(&p->lock);
 		while (p->head == NULL && !p->stopping) {
 			p->idle++;
 			pthread_cond_wait(&p->cond, &p->lock);
 			p->idle--;
 		}
-		if (p->head == NULL) {
-			pthread_mutex_unlock(&p->lock);
+		if (p->head == NULL)
 			break;
-		}
 		job = p->head;
 		if ((p->head = job->next) == NULL)
 			p->tail = NULL;
 		else if (p->idle > 0)
 			pthread_cond_signal(&p->cond);	/* pass it on */
-		p->queued--;
-		atomic_fetch_add(&p->busy, 1);
+		atomic_fetch_sub(&p->queued, 1);
+		p->busy++;
 		pthread_mutex_unlock(&p->lock);
 
 		int expected = JOB_QUEUED;
@@ -102,13 +107,16 @@ worker_main(void *arg)
 			job->run(job);
 			atomic_store(&job->state, JOB_DONE);
 		}
-		complete(p, job);
 
-		pthread_mutex_lock(&p->done_lock);
-		atomic_fetch_sub(&p->busy, 1);
-		pthread_cond_broadcast(&p->idle_cond);
-		pthread_mutex_unlock(&p->done_lock);
+		pthread_mutex_lock(&p->lock);
+		if (complete_locked(p, job)) {
+			/* Not under the lock: notify() takes libevent's. */
+			pthread_mutex_unlock(&p->lock);
+			p->notify(p->notify_arg);
+			pthread_mutex_lock(&p->lock);
+		}
 	}
+	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
@@ -128,7 +136,6 @@ pool_new(int nthreads, size_t max_queued, void (*notify)(void *arg),
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	pthread_mutex_init(&p->done_lock, NULL);
 	pthread_cond_init(&p->idle_cond, NULL);
 	p->max_queued = max_queued;
 	p->notify = notify;
@@ -160,11 +167,12 @@ bool
 pool_stop(struct pool *p, long wait_ms)
 {
 	struct timespec until;
+	bool stuck = false;
 
+	pool_kick(p);		/* what was submitted still runs */
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
 
 	if (wait_ms >= 0) {
 		/* Do not hang on a handler stuck in a device call. */
@@ -175,17 +183,16 @@ pool_stop(struct pool *p, long wait_ms)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		pthread_mutex_lock(&p->done_lock);
-		while (atomic_load(&p->busy) > 0 || pool_queued(p) > 0) {
-			if (pthread_cond_timedwait(&p->idle_cond, &p->done_lock,
+		while (p->busy > 0 || p->head != NULL) {
+			if (pthread_cond_timedwait(&p->idle_cond, &p->lock,
 			    &until) == ETIMEDOUT)
 				break;
 		}
-		bool stuck = atomic_load(&p->busy) > 0;
-		pthread_mutex_unlock(&p->done_lock);
-		if (stuck)
-			return false;
+		stuck = p->busy > 0;
 	}
+	pthread_mutex_unlock(&p->lock);
+	if (stuck)
+		return false;
 	for (int i = 0; i < p->started; i++)
 		pthread_join(p->threads[i], NULL);
 	p->started = 0;
@@ -199,7 +206,6 @@ pool_free(struct pool *p)
 		return;
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
-	pthread_mutex_destroy(&p->done_lock);
 	pthread_cond_destroy(&p->idle_cond);
 	free(p->threads);
 	free(p);
@@ -208,33 +214,42 @@ pool_free(struct pool *p)
 int
 pool_submit(struct pool *p, struct job *job)
 {
-	pthread_mutex_lock(&p->lock);
-	if (p->queued >= p->max_queued || p->stopping) {
-		pthread_mutex_unlock(&p->lock);
+	/* `queued` may be a little stale (higher): that only refuses a job
+	 * a moment early when the queue is at its limit.  `stopping` and
+	 * `max_queued` change only on this thread. */
+	if (atomic_load(&p->queued) + p->npend >= p->max_queued || p->stopping)
 		return -1;
-	}
 	atomic_store(&job->state, JOB_QUEUED);
 	job->next = NULL;
-	if (p->tail == NULL)
-		p->head = job;
+	if (p->pend_tail == NULL)
+		p->pend_head = job;
 	else
-		p->tail->next = job;
-	p->tail = job;
-	p->queued++;
-	pthread_mutex_unlock(&p->lock);
+		p->pend_tail->next = job;
+	p->pend_tail = job;
+	p->npend++;
 	return 0;
 }
 
 void
 pool_kick(struct pool *p)
 {
+	if (p->pend_head == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->tail == NULL)
+		p->head = p->pend_head;
+	else
+		p->tail->next = p->pend_head;
+	p->tail = p->pend_tail;
+	atomic_fetch_add(&p->queued, p->npend);
 	/* Busy workers take the next job without being told; a signal
 	 * (a futex call) is needed only for one that sleeps, and one is
 	 * enough: it passes the wake on while jobs remain. */
-	pthread_mutex_lock(&p->lock);
-	if (p->head != NULL && p->idle > 0)
+	if (p->idle > 0)
 		pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	p->pend_head = p->pend_tail = NULL;
+	p->npend = 0;
 }
 
 bool
@@ -252,10 +267,10 @@ pool_drain(struct pool *p, void (*done)(struct job *, void *), void *arg)
 	struct job *list, *next;
 	size_t n = 0;
 
-	pthread_mutex_lock(&p->done_lock);
+	pthread_mutex_lock(&p->lock);
 	list = p->done_head;
 	p->done_head = p->done_tail = NULL;
-	pthread_mutex_unlock(&p->done_lock);
+	pthread_mutex_unlock(&p->lock);
 
 	for (; list != NULL; list = next) {
 		next = list->next;
@@ -268,20 +283,13 @@ pool_drain(struct pool *p, void (*done)(struct job *, void *), void *arg)
 void
 pool_set_max_queued(struct pool *p, size_t max_queued)
 {
-	pthread_mutex_lock(&p->lock);
 	p->max_queued = max_queued;
-	pthread_mutex_unlock(&p->lock);
 }
 
 size_t
 pool_queued(struct pool *p)
 {
-	size_t n;
-
-	pthread_mutex_lock(&p->lock);
-	n = p->queued;
-	pthread_mutex_unlock(&p->lock);
-	return n;
+	return atomic_load(&p->queued) + p->npend;
 }
 
 int
@@ -304,6 +312,10 @@ pool_idle(struct pool *p)
 unsigned
 pool_busy(struct pool *p)
 {
-	return atomic_load(&p->busy);
-}
+	unsigned n;
 
+	pthread_mutex_lock(&p->lock);
+	n = p->busy;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}

@@ -41,8 +41,12 @@ bool	pool_stop(struct pool *p, long wait_ms);
 void	pool_free(struct pool *p);
 
 /* Queue a job; -1 when max_queued jobs are already waiting. */
-/* Queues a job; -1 when the queue is full.  Nothing runs until the next
- * pool_kick(), so a caller can queue a batch and wake workers once. */
+/*
+ * The loop thread's side: pool_submit() takes a job (-1 when the queue is
+ * full or the pool is stopping), but nothing submitted runs before the
+ * next pool_kick(), which hands the batch to the workers at once.  These
+ * two, pool_set_max_queued() and pool_queued() belong to one thread.
+ */
 int	pool_submit(struct pool *p, struct job *job);
 void	pool_kick(struct pool *p);
 /* Cancel a job that has not started; true when it will never run. */

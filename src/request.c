@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,8 +23,75 @@ request_run(struct job *job)
 }
 
 /*
+ * Freed requests of the common size are kept for reuse.  At a high rate
+ * of plugin commands, malloc, free and the trimming of the heap between
+ * bursts cost the loop thread more than parsing and dispatching the line;
+ * a list pop and push cost nothing.  In the daemon requests are made and
+ * freed on the loop thread only; the list is per thread all the same, so
+ * a test may run commands from several threads, and it needs no lock.
+ */
+#define REQUEST_BLOCK		512	/* the request and a few short words */
+#define REQUEST_CACHE_MAX	1024	/* 512 KiB at most, given back idle */
+
+static_assert(sizeof(struct request) <= REQUEST_BLOCK, "REQUEST_BLOCK");
+
+struct free_request {
+	struct free_request *next;
+};
+
+static _Thread_local struct free_request *cache;
+static _Thread_local unsigned cached;
+static _Thread_local unsigned cached_low;	/* fewest since the last trim */
+
+static void *
+block_get(size_t size)
+{
+	struct free_request *f;
+
+	if (size > REQUEST_BLOCK)
+		return malloc(size);
+	if ((f = cache) == NULL)
+		return malloc(REQUEST_BLOCK);
+	cache = f->next;
+	if (--cached < cached_low)
+		cached_low = cached;
+	return f;
+}
+
+static void
+block_put(void *p, bool small)
+{
+	struct free_request *f = p;
+
+	if (!small || cached >= REQUEST_CACHE_MAX) {
+		free(p);
+		return;
+	}
+	f->next = cache;
+	cache = f;
+	cached++;
+}
+
+void
+request_cache_trim(bool all)
+{
+	/* The cached_low blocks at the bottom of the list were not needed
+	 * since the last trim: give back as many. */
+	unsigned keep = all || cached_low > cached ? 0 : cached - cached_low;
+
+	while (cached > keep) {
+		struct free_request *f = cache;
+
+		cache = f->next;
+		cached--;
+		free(f);
+	}
+	cached_low = cached;
+}
+
+/*
  * One allocation holds the request, its argv array and the words, so a
- * request costs a single malloc/free pair.
+ * request costs a single allocation.
  */
 struct request *
 request_new(const char *tag, int argc, char *const *argv)
@@ -39,9 +107,10 @@ request_new(const char *tag, int argc, char *const *argv)
 	argv_off = (sizeof(*r) + alignof(char *) - 1) &
 	    ~(alignof(char *) - 1);
 	size = argv_off + (size_t)(argc + 1) * sizeof(char *) + words;
-	if ((r = malloc(size)) == NULL)
+	if ((r = block_get(size)) == NULL)
 		return NULL;
 	memset(r, 0, sizeof(*r));
+	r->small = size <= REQUEST_BLOCK;
 	r->job.run = request_run;
 	r->argc = argc;
 	r->argv = (char **)(void *)((char *)r + argv_off);
@@ -70,7 +139,7 @@ request_free(struct request *r)
 		return;
 	strbuf_free(&r->ctx.payload);
 	strbuf_free(&r->out);
-	free(r);
+	block_put(r, r->small);
 }
 
 void

@@ -43,6 +43,7 @@ struct request {
 	bool			 timer_armed;	/* on that list */
 	bool			 in_pool;	/* submitted, not yet drained */
 	bool			 answered;	/* out holds the final line */
+	bool			 small;		/* a cached block's size */
 	int			 code;		/* of the final line */
 
 	/* shared */
@@ -57,6 +58,9 @@ struct request {
 /* A request for cmd with argv copied; NULL when out of memory. */
 struct request *request_new(const char *tag, int argc, char *const *argv);
 void	request_free(struct request *r);
+/* Give back the freed requests kept for reuse that were not needed since
+ * the last call (every second, from the sweep timer), or all of them. */
+void	request_cache_trim(bool all);
 /* Fill r->out with the reply line for code and text. */
 void	request_set_reply(struct request *r, int code, const char *text,
 	    size_t len);

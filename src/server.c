@@ -20,6 +20,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "pool.h"
+#include "request.h"
 #include "server.h"
 #include "service.h"
 
@@ -94,6 +95,7 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_sweep(arg);
+	request_cache_trim(false);
 }
 
 static void
@@ -410,6 +412,7 @@ server_free(struct server *s)
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
 	deadlines_free(&s->deadlines);
+	request_cache_trim(true);
 	if (s->watchdog_timer != NULL)
 		event_free(s->watchdog_timer);
 	if (s->base != NULL)

@@ -351,6 +351,8 @@ test_queue_limit(void **state)
 	assert_int_equal(pool_submit(p, &jobs[3].job), 0);
 	assert_int_equal(pool_submit(p, &jobs[4].job), -1);
 	assert_int_equal(pool_queued(p), 3);
+	pool_kick(p);
+	assert_int_equal(pool_queued(p), 3);	/* the worker is still held */
 
 	gate_open(&g);
 	assert_true(loop_collect(&l, p, 4));
@@ -397,6 +399,7 @@ test_cancel(void **state)
 	assert_true(pool_cancel(&jobs[1].job));		/* queued */
 	assert_false(pool_cancel(&jobs[1].job));	/* already */
 	assert_int_equal(atomic_load(&jobs[1].job.state), JOB_CANCELLED);
+	pool_kick(p);
 
 	gate_open(&g);
 	assert_true(loop_collect(&l, p, 3));
@@ -433,6 +436,7 @@ test_stop_runs_queued_jobs(void **state)
 	assert_int_equal(pool_submit(p, &jobs[0].job), 0);
 	pool_kick(p);
 	assert_true(gate_wait_arrived(&g, 1));
+	/* Not kicked: stopping still runs what was submitted. */
 	for (int i = 1; i < 4; i++)
 		assert_int_equal(pool_submit(p, &jobs[i].job), 0);
 
