@@ -16,30 +16,32 @@ ascii_lower(int c)
 
 /*
  * Commands are kept sorted by first word (longest names first within a
- * word), and a small open-addressing hash maps each distinct first word
- * to its first entry, so a lookup hashes one word instead of bisecting
- * with case-insensitive string compares.
+ * word), and a small open-addressing hash maps each whole name to its
+ * entry.  A lookup lowercases and hashes the line's first words once
+ * (the hash of "diag" continues into that of "diag sleep") and probes the
+ * longest candidate first, so it costs one pass over the words and a
+ * compare or two; bisection over the sorted table is only the fallback
+ * when the index could not be allocated.
  */
+#define NAME_MAX_LEN	128	/* names are shorter (normalise_name) */
+
 struct dispatch {
 	struct command	*cmds;
 	size_t		 n;
 	size_t		 cap;
 	bool		 sorted;
+	int		 maxwords;	/* of the longest name */
 	uint32_t	*index;		/* slot -> entry + 1; 0 = empty */
 	size_t		 nslots;	/* a power of two */
 };
 
-/* FNV-1a over the lower-cased word. */
-static uint32_t
-hash_word(const char *w, size_t len)
-{
-	uint32_t h = 2166136261u;
+/* FNV-1a, fed one lower-case byte at a time. */
+#define HASH_START	2166136261u
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)w[i];
-		h *= 16777619u;
-	}
-	return h;
+static inline uint32_t
+hash_byte(uint32_t h, unsigned char c)
+{
+	return (h ^ c) * 16777619u;
 }
 
 struct dispatch *
@@ -243,49 +245,87 @@ dispatch_sort(struct dispatch *d)
 		nslots *= 2;
 	free(d->index);
 	d->nslots = 0;
+	d->maxwords = 0;
 	if ((d->index = calloc(nslots, sizeof(*d->index))) == NULL)
 		return;		/* lookups fall back to bisection */
 	d->nslots = nslots;
 	for (size_t i = 0; i < d->n; i++) {
-		const char *name = d->cmds[i].name;
-		size_t len = strcspn(name, " ");
+		uint32_t h = HASH_START;
 		size_t slot;
 
-		if (i > 0 && strncmp(d->cmds[i - 1].name, name, len) == 0 &&
-		    (d->cmds[i - 1].name[len] == ' ' ||
-		    d->cmds[i - 1].name[len] == '\0'))
-			continue;	/* same first word: entry i-1 leads */
-		slot = hash_word(name, len) & (nslots - 1);
+		for (const char *p = d->cmds[i].name; *p != '\0'; p++)
+			h = hash_byte(h, (unsigned char)*p);
+		slot = h & (nslots - 1);
 		while (d->index[slot] != 0)
 			slot = (slot + 1) & (nslots - 1);
 		d->index[slot] = (uint32_t)i + 1;
+		if (d->cmds[i].nwords > d->maxwords)
+			d->maxwords = d->cmds[i].nwords;
 	}
+}
+
+/* The entry named exactly name[0..len) (lower case, one space between
+ * words) with hash h, or NULL. */
+static const struct command *
+index_find(struct dispatch *d, uint32_t h, const char *name, size_t len)
+{
+	for (size_t slot = h & (d->nslots - 1); d->index[slot] != 0;
+	    slot = (slot + 1) & (d->nslots - 1)) {
+		const struct command *c = &d->cmds[d->index[slot] - 1];
+
+		if (memcmp(c->name, name, len) == 0 && c->name[len] == '\0')
+			return c;
+	}
+	return NULL;
+}
+
+/* Longest match of argv's first words through the index. */
+static const struct command *
+index_lookup(struct dispatch *d, int argc, char *const *argv)
+{
+	char low[NAME_MAX_LEN];
+	size_t ends[DISPATCH_MAX_NAME_WORDS];
+	uint32_t hashes[DISPATCH_MAX_NAME_WORDS], h = HASH_START;
+	size_t len = 0;
+	int words = 0, most = d->maxwords;	/* <= DISPATCH_MAX_NAME_WORDS */
+
+	if (most > argc)
+		most = argc;
+	for (; words < most; words++) {
+		const char *a = argv[words];
+
+		if (words > 0) {
+			if (len == sizeof(low))
+				break;
+			low[len++] = ' ';
+			h = hash_byte(h, ' ');
+		}
+		for (; *a != '\0'; a++) {
+			if (len == sizeof(low))
+				goto longer;	/* longer than any name */
+			low[len] = (char)ascii_lower((unsigned char)*a);
+			h = hash_byte(h, (unsigned char)low[len]);
+			len++;
+		}
+		ends[words] = len;
+		hashes[words] = h;
+	}
+longer:
+	while (words-- > 0) {
+		const struct command *c;
+
+		if ((c = index_find(d, hashes[words], low, ends[words])) != NULL)
+			return c;
+	}
+	return NULL;
 }
 
 /* Index of the first entry whose first word is word, or d->n. */
 static size_t
 dispatch_first(struct dispatch *d, const char *word)
 {
-	char low[64];
-	size_t len = 0, lo = 0, hi = d->n;
+	size_t lo = 0, hi = d->n;
 
-	if (d->index != NULL) {
-		for (; word[len] != '\0'; len++) {
-			if (len == sizeof(low))
-				return d->n;	/* longer than any name */
-			low[len] = (char)ascii_lower((unsigned char)word[len]);
-		}
-		for (size_t slot = hash_word(low, len) & (d->nslots - 1);
-		    d->index[slot] != 0; slot = (slot + 1) & (d->nslots - 1)) {
-			size_t i = d->index[slot] - 1;
-			const char *name = d->cmds[i].name;
-
-			if (strncmp(name, low, len) == 0 &&
-			    (name[len] == ' ' || name[len] == '\0'))
-				return i;
-		}
-		return d->n;
-	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -323,6 +363,8 @@ dispatch_lookup(struct dispatch *d, int argc, char *const *argv)
 	if (argc < 1)
 		return NULL;
 	dispatch_sort(d);
+	if (d->index != NULL)
+		return index_lookup(d, argc, argv);
 	for (size_t i = dispatch_first(d, argv[0]); i < d->n; i++) {
 		const struct command *c = &d->cmds[i];
 
