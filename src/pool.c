@@ -42,6 +42,7 @@ struct pool {
 	struct job	*head, *tail;	/* queued jobs */
 	_Atomic size_t	 queued;	/* read unlocked by pool_submit() */
 	unsigned	 idle;		/* workers waiting on cond */
+	unsigned	 waking;	/* of those, signalled, not yet up */
 	unsigned	 busy;		/* workers running a job */
 	size_t		 max_queued;
 	bool		 stopping;
@@ -77,6 +78,21 @@ complete_locked(struct pool *p, struct job *job)
 	return was_empty;
 }
 
+/*
+ * With the lock held: wake a sleeping worker, unless every sleeper has
+ * been signalled already.  Busy workers take the next job without being
+ * told, and a signal is a futex call: a worker that takes jobs faster than
+ * the one it woke gets up must not signal again for each of them.
+ */
+static void
+wake_one(struct pool *p)
+{
+	if (p->idle > p->waking) {
+		p->waking++;
+		pthread_cond_signal(&p->cond);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -89,14 +105,16 @@ worker_main(void *arg)
 			p->idle++;
 			pthread_cond_wait(&p->cond, &p->lock);
 			p->idle--;
+			if (p->waking > 0)
+				p->waking--;
 		}
 		if (p->head == NULL)
 			break;
 		job = p->head;
 		if ((p->head = job->next) == NULL)
 			p->tail = NULL;
-		else if (p->idle > 0)
-			pthread_cond_signal(&p->cond);	/* pass it on */
+		else
+			wake_one(p);	/* pass it on */
 		atomic_fetch_sub(&p->queued, 1);
 		p->busy++;
 		pthread_mutex_unlock(&p->lock);
@@ -242,11 +260,8 @@ pool_kick(struct pool *p)
 		p->tail->next = p->pend_head;
 	p->tail = p->pend_tail;
 	atomic_fetch_add(&p->queued, p->npend);
-	/* Busy workers take the next job without being told; a signal
-	 * (a futex call) is needed only for one that sleeps, and one is
-	 * enough: it passes the wake on while jobs remain. */
-	if (p->idle > 0)
-		pthread_cond_signal(&p->cond);
+	/* One is enough: it passes the wake on while jobs remain. */
+	wake_one(p);
 	pthread_mutex_unlock(&p->lock);
 	p->pend_head = p->pend_tail = NULL;
 	p->npend = 0;
