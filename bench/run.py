@@ -17,9 +17,10 @@ make bench runs, with build/picmd-bench as the load generator:
 the table shows medians, each figure as a ratio to the best peer.  Servers
 are pinned to one CPU and the load generator to another when there are two.
 
-make bench-instr runs (b) for a fixed number of requests with the daemon
-under callgrind and prints instructions per request: the Ir of that run
-minus the Ir of an idle start and stop, over the number of requests.
+make bench-instr runs (b) and (c) for a fixed number of requests each with
+the daemon under callgrind and prints instructions per request: the Ir of
+that run minus the Ir of an idle start and stop, over the number of
+requests.
 """
 
 import argparse
@@ -746,7 +747,9 @@ def instr(args):
     cfg = picmd_config(os.path.join(HERE, "picmdd-bench.ini"), tmp,
                        "picmd", args.port, os.path.join(build, "commands"))
     totals = {}
-    for name, n in (("idle", 0), ("load", args.requests)):
+    runs = (("idle", 0, None), ("b", args.requests, "PING"),
+            ("c", args.requests, "diag sleep 0"))
+    for name, n, request in runs:
         out = os.path.join(tmp, "callgrind.%s.out" % name)
         srv = Server("picmd-callgrind-%s" % name, "picmd",
                      ["valgrind", "--tool=callgrind", "-q",
@@ -758,27 +761,32 @@ def instr(args):
         try:
             if n:
                 t0 = time.monotonic()
-                r = load(args, client_cpu, srv, 50, 16, limit=n, stall=60)
-                log("bench-instr: %d requests (50 x 16 PING) under "
+                r = load(args, client_cpu, srv, 50, 16, request=request,
+                         limit=n, stall=60)
+                log("bench-instr: %d requests (50 x 16 %s) under "
                     "callgrind in %.1f s (%.0f req/s)" %
-                    (n, time.monotonic() - t0, r["rps"]))
+                    (n, request, time.monotonic() - t0, r["rps"]))
         finally:
             srv.stop()
         totals[name] = callgrind_total(out)
         log("bench-instr: %-4s run: %d Ir" % (name, totals[name]))
-    per = (totals["load"] - totals["idle"]) / args.requests
-    log("bench-instr: %.0f instructions per request (scenario (b): PING, "
-        "50 connections x 16 in flight; user space only)" % per)
+    for name, what in (("b", "scenario (b): PING"),
+                       ("c", "scenario (c): diag sleep 0, on a worker")):
+        per = (totals[name] - totals["idle"]) / args.requests
+        log("bench-instr: %.0f instructions per request (%s, 50 "
+            "connections x 16 in flight; user space only, every thread)"
+            % (per, what))
     if shutil.which("callgrind_annotate"):
         ann = subprocess.run(["callgrind_annotate", "--inclusive=no",
-                              os.path.join(tmp, "callgrind.load.out")],
+                              os.path.join(tmp, "callgrind.c.out")],
                              capture_output=True, text=True).stdout
         lines = [l for l in ann.splitlines()
                  if l.strip() and l.strip()[0] not in "-*"]
         start = next((i for i, l in enumerate(lines)
                       if "file:function" in l), None)
         if start is not None:
-            log("bench-instr: where they go (self cost, whole load run):")
+            log("bench-instr: where they go in (c) (self cost, whole "
+                "run):")
             for l in lines[start + 1:start + 1 + args.top]:
                 if l.strip():
                     log("  " + l.strip())

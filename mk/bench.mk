@@ -2,7 +2,7 @@
 #
 #   make bench         (a)-(e) against redis-server and memcached, about 4
 #                      minutes; the table also goes to bench/results.md
-#   make bench-instr   callgrind instructions per request in scenario (b)
+#   make bench-instr   callgrind instructions per request in scenarios (b), (c)
 #
 # Always the plain optimised build in build/, whatever SANITIZE says.
 #   BENCH_RUNS (5) runs of BENCH_SECONDS (5) after BENCH_WARMUP (1) seconds;
