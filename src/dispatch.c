@@ -273,7 +273,8 @@ index_find(struct dispatch *d, uint32_t h, const char *name, size_t len)
 	    slot = (slot + 1) & (d->nslots - 1)) {
 		const struct command *c = &d->cmds[d->index[slot] - 1];
 
-		if (memcmp(c->name, name, len) == 0 && c->name[len] == '\0')
+		/* strncmp: a shorter name must not be read past its end. */
+		if (strncmp(c->name, name, len) == 0 && c->name[len] == '\0')
 			return c;
 	}
 	return NULL;
