@@ -89,6 +89,20 @@ proto_tag_valid(const char *tag, size_t len)
 	return true;
 }
 
+/*
+ * What the tokenizer must stop at, one table lookup per byte: white space,
+ * the quote and control characters.  Every other byte, backslash
+ * included, is part of a bare word.
+ */
+enum { C_SPACE = 1, C_QUOTE = 2, C_CTRL = 4 };
+
+static const unsigned char char_class[256] = {
+	[0 ... 8] = C_CTRL, ['\t'] = C_SPACE, [10 ... 31] = C_CTRL,
+	[' '] = C_SPACE, ['"'] = C_QUOTE, [0x7f] = C_CTRL,
+};
+
+#define CLASS(c)	char_class[(unsigned char)(c)]
+
 static enum proto_status
 fail(struct proto_request *req, const char *why)
 {
@@ -96,32 +110,51 @@ fail(struct proto_request *req, const char *why)
 	return PROTO_ERROR;
 }
 
+/* Nothing of such a line is trusted, its tag neither. */
+static enum proto_status
+fail_control(struct proto_request *req)
+{
+	req->tag = NULL;
+	return fail(req, "control character in request");
+}
+
+/*
+ * A line with a control character anywhere is refused for that, whatever
+ * else is wrong with it and wherever it is.  A line that parses has had
+ * every byte looked at, so only an error needs to look at the rest.
+ */
+static enum proto_status
+fail_line(struct proto_request *req, const char *line, size_t len,
+    const char *why)
+{
+	for (size_t k = 0; k < len; k++)
+		if (CLASS(line[k]) & C_CTRL)
+			return fail_control(req);
+	return fail(req, why);
+}
+
 enum proto_status
 proto_parse(const char *line, size_t len, char *out, struct proto_request *req)
 {
-	size_t i = 0;
+	size_t i = 0, start;
 	char *o = out;
 
 	req->tag = NULL;
 	req->argc = 0;
 	req->error = NULL;
 
-	for (size_t k = 0; k < len; k++)
-		if (is_control((unsigned char)line[k]))
-			return fail(req, "control character in request");
-
-	while (i < len && is_space((unsigned char)line[i]))
+	while (i < len && CLASS(line[i]) == C_SPACE)
 		i++;
 	if (i == len)
 		return PROTO_BLANK;
 
 	if (line[i] == '#') {
-		size_t start = ++i;
-
-		while (i < len && !is_space((unsigned char)line[i]))
+		start = ++i;
+		while (i < len && CLASS(line[i]) != C_SPACE)
 			i++;
 		if (!proto_tag_valid(line + start, i - start))
-			return fail(req, "bad tag: 1 to 64 of A-Z a-z 0-9 . _ : -");
+			return fail_line(req, line, len,
+			    "bad tag: 1 to 64 of A-Z a-z 0-9 . _ : -");
 		memcpy(o, line + start, i - start);
 		req->tag = o;
 		o += i - start;
@@ -129,35 +162,43 @@ proto_parse(const char *line, size_t len, char *out, struct proto_request *req)
 	}
 
 	for (;;) {
-		while (i < len && is_space((unsigned char)line[i]))
+		while (i < len && CLASS(line[i]) == C_SPACE)
 			i++;
 		if (i == len)
 			break;
 		if (req->argc == PROTO_MAX_WORDS)
-			return fail(req, "too many words (at most 128)");
+			return fail_line(req, line, len,
+			    "too many words (at most 128)");
 		req->argv[req->argc++] = o;
 
 		if (line[i] != '"') {
-			while (i < len && !is_space((unsigned char)line[i])) {
-				if (line[i] == '"')
-					return fail(req, "quote inside a word");
-				*o++ = line[i++];
-			}
+			start = i;
+			while (i < len && CLASS(line[i]) == 0)
+				i++;
+			if (i < len && CLASS(line[i]) != C_SPACE)
+				return fail_line(req, line, len,
+				    "quote inside a word");
+			memcpy(o, line + start, i - start);
+			o += i - start;
 			*o++ = '\0';
 			continue;
 		}
 
 		for (i++;; i++) {
 			if (i == len)
-				return fail(req, "unterminated quote");
+				return fail_line(req, line, len,
+				    "unterminated quote");
 			if (line[i] == '"')
 				break;
+			if (CLASS(line[i]) & C_CTRL)
+				return fail_control(req);
 			if (line[i] != '\\') {
 				*o++ = line[i];
 				continue;
 			}
 			if (++i == len)
-				return fail(req, "unterminated quote");
+				return fail_line(req, line, len,
+				    "unterminated quote");
 			switch (line[i]) {
 			case '"':
 			case '\\':
@@ -170,17 +211,19 @@ proto_parse(const char *line, size_t len, char *out, struct proto_request *req)
 				*o++ = '\t';
 				break;
 			default:
-				return fail(req, "bad escape in quotes (use \\\" \\\\ \\n \\t)");
+				return fail_line(req, line, len,
+				    "bad escape in quotes (use \\\" \\\\ \\n \\t)");
 			}
 		}
 		i++;	/* closing quote */
-		if (i < len && !is_space((unsigned char)line[i]))
-			return fail(req, "closing quote must end a word");
+		if (i < len && CLASS(line[i]) != C_SPACE)
+			return fail_line(req, line, len,
+			    "closing quote must end a word");
 		*o++ = '\0';
 	}
 
 	if (req->argc == 0)
-		return fail(req, "missing command after tag");
+		return fail_line(req, line, len, "missing command after tag");
 	return PROTO_REQUEST;
 }
 
