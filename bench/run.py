@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""picmd benchmarks (issue 7): "make bench" and "make bench-instr".
+"""picmd benchmarks: "make bench" and "make bench-instr".
 
 make bench runs, with build/picmd-bench as the load generator:
 
@@ -691,7 +691,7 @@ def bench(args):
 
     md = ["# picmd benchmark results", "",
           "Written by `make bench` (bench/run.py); docs/PERFORMANCE.md "
-          "explains the scenarios and the targets of issue 7.", "",
+          "explains the scenarios and the targets.", "",
           "## Machine", ""]
     md += ["- %s: %s" % kv for kv in machine]
     md += ["- load average (1, 5, 15 min): %s at the start, %s at the end "

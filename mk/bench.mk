@@ -1,4 +1,4 @@
-# Benchmarks (issue 7; docs/PERFORMANCE.md explains them and the targets).
+# Benchmarks (docs/PERFORMANCE.md explains them and the targets).
 #
 #   make bench         (a)-(e) against redis-server and memcached, about 4
 #                      minutes; the table also goes to bench/results.md
