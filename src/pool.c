@@ -313,24 +313,26 @@ pool_threads(struct pool *p)
 	return p->nthreads;
 }
 
-unsigned
-pool_idle(struct pool *p)
+/* A count the workers change, read from another thread. */
+static unsigned
+read_locked(struct pool *p, const unsigned *count)
 {
 	unsigned n;
 
 	pthread_mutex_lock(&p->lock);
-	n = p->idle;
+	n = *count;
 	pthread_mutex_unlock(&p->lock);
 	return n;
 }
 
 unsigned
+pool_idle(struct pool *p)
+{
+	return read_locked(p, &p->idle);
+}
+
+unsigned
 pool_busy(struct pool *p)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&p->lock);
-	n = p->busy;
-	pthread_mutex_unlock(&p->lock);
-	return n;
+	return read_locked(p, &p->busy);
 }
