@@ -808,7 +808,8 @@ conn_job_done(struct job *job, void *arg)
 	r->in_pool = false;
 	/* A result that comes back after the deadline is late even when its
 	 * timer has not been run yet in this loop iteration. */
-	if (r->timer_armed && deadline_passed(&r->ctx.deadline, &s->now_ts)) {
+	if (r->deadline_armed &&
+	    deadline_passed(&r->ctx.deadline, &s->now_ts)) {
 		request_expire(r);
 		request_free(r);
 		server_conn_gone(s);

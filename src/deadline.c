@@ -105,7 +105,7 @@ deadline_arm(struct deadlines *d, struct request *r,
 		TAILQ_INSERT_AFTER(&d->list, prev, r, deadline_link);
 	else
 		TAILQ_INSERT_HEAD(&d->list, r, deadline_link);
-	r->timer_armed = true;
+	r->deadline_armed = true;
 	/* Disarming leaves the timer as it is, so it may be set for a
 	 * request already gone: that is early, never late.  Only a new
 	 * head earlier than the timer moves it. */
@@ -117,8 +117,8 @@ deadline_arm(struct deadlines *d, struct request *r,
 void
 deadline_disarm(struct deadlines *d, struct request *r)
 {
-	if (!r->timer_armed)
+	if (!r->deadline_armed)
 		return;
 	TAILQ_REMOVE(&d->list, r, deadline_link);
-	r->timer_armed = false;
+	r->deadline_armed = false;
 }

@@ -40,7 +40,7 @@ struct request {
 	struct cb_target	*cb;		/* callback mode: where to */
 	struct server		*srv;
 	TAILQ_ENTRY(request)	 deadline_link;	/* server's deadline list */
-	bool			 timer_armed;	/* on that list */
+	bool			 deadline_armed; /* on that list */
 	bool			 in_pool;	/* submitted, not yet drained */
 	bool			 answered;	/* out holds the final line */
 	bool			 small;		/* a cached block's size */

@@ -74,9 +74,9 @@ test_expire_in_deadline_order(void **state)
 	deadline_arm(&d, &c, &now);
 	deadline_arm(&d, &gone, &now);
 	deadline_arm(&d, &e, &now);
-	assert_true(gone.timer_armed);
+	assert_true(gone.deadline_armed);
 	deadline_disarm(&d, &gone);
-	assert_false(gone.timer_armed);
+	assert_false(gone.deadline_armed);
 	deadline_disarm(&d, &gone);	/* twice is harmless */
 
 	rec.stop_after = &e;
@@ -88,7 +88,7 @@ test_expire_in_deadline_order(void **state)
 	assert_ptr_equal(rec.order[3], &e);
 	assert_true(TAILQ_EMPTY(&d.list));
 	for (int i = 0; i < rec.n; i++)
-		assert_false(rec.order[i]->timer_armed);
+		assert_false(rec.order[i]->deadline_armed);
 
 	deadlines_free(&d);
 	event_base_free(rec.base);
@@ -119,10 +119,10 @@ test_earlier_deadline_moves_the_timer(void **state)
 	assert_ptr_equal(rec.order[0], &soon);
 	assert_true(deadline_passed(&soon.ctx.deadline, &done));
 	assert_false(deadline_passed(&late.ctx.deadline, &done));
-	assert_true(late.timer_armed);
+	assert_true(late.deadline_armed);
 
 	deadlines_free(&d);	/* disarms what is left */
-	assert_false(late.timer_armed);
+	assert_false(late.deadline_armed);
 	event_base_free(rec.base);
 }
 
