@@ -32,6 +32,7 @@
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,48 +103,16 @@ errstr(int err, char *buf, size_t size)
  * Configuration
  */
 
-static bool
-name_char_ok(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-	    c == '-';
-}
-
 /*
  * The dispatcher's rule for names: 1 to 4 words of a-z 0-9 _ - (any case),
- * separated by spaces or dots.  Written out as "fan on"; -1 when bad.
- * Checked here, not left to register_command(), so a bad key is reported
- * with its line number.
+ * separated by spaces or dots, written out as "fan on"; -1 when bad.  Asked
+ * of the daemon, so the two cannot disagree, and checked here rather than
+ * left to register_command(), so a bad key is reported with its line.
  */
 static int
 normalise_name(const char *in, char out[EXEC_NAME_MAX])
 {
-	size_t o = 0;
-	int words = 0;
-	bool in_word = false;
-
-	for (const char *p = in; *p != '\0'; p++) {
-		char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-
-		if (c == ' ' || c == '.') {
-			in_word = false;
-			continue;
-		}
-		if (!name_char_ok(c))
-			return -1;
-		if (!in_word) {
-			if (++words > EXEC_NAME_WORDS)
-				return -1;
-			if (o > 0)
-				out[o++] = ' ';
-			in_word = true;
-		}
-		if (o + 2 >= EXEC_NAME_MAX)
-			return -1;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return words == 0 ? -1 : 0;
+	return api->command_name(in, out, EXEC_NAME_MAX);
 }
 
 /*
@@ -721,6 +690,12 @@ exec_init(const struct picmd_api *host, picmd_init *init)
 	int bad = 0;
 
 	api = host;
+	if (api->size < offsetof(struct picmd_api, command_name) +
+	    sizeof(api->command_name)) {
+		api->log(PICMD_LOG_ERROR, "exec: this picmdd is older than the "
+		    "plugin; install both from the same build");
+		return -1;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		api->log(PICMD_LOG_ERROR, "exec: out of memory");
 		return -1;

@@ -23,7 +23,7 @@ ascii_lower(int c)
  * compare or two; bisection over the sorted table is only the fallback
  * when the index could not be allocated.
  */
-#define NAME_MAX_LEN	128	/* names are shorter (normalise_name) */
+#define NAME_MAX_LEN	128	/* names are shorter (dispatch_normalise) */
 
 struct dispatch {
 	struct command	*cmds;
@@ -86,8 +86,8 @@ name_char_ok(char c)
  * Normalise "GPIO  Write" to "gpio write"; -1 when a word holds anything
  * but letters, digits, '_' and '-', or there are too many words.
  */
-static int
-normalise_name(const char *in, char *out, size_t size, int *nwords)
+int
+dispatch_normalise(const char *in, char *out, size_t size, int *nwords)
 {
 	size_t o = 0;
 	int words = 0;
@@ -127,7 +127,7 @@ dispatch_add(struct dispatch *d, const char *name, const char *usage,
 	struct command *c;
 	int nwords;
 
-	if (name == NULL || normalise_name(name, norm, sizeof(norm),
+	if (name == NULL || dispatch_normalise(name, norm, sizeof(norm),
 	    &nwords) == -1) {
 		snprintf(why, whysize, "bad command name '%s': 1 to %d words "
 		    "of a-z 0-9 _ -", name != NULL ? name : "(null)",
@@ -383,7 +383,7 @@ dispatch_find(struct dispatch *d, const char *name)
 	char norm[128];
 	int nwords;
 
-	if (normalise_name(name, norm, sizeof(norm), &nwords) == -1)
+	if (dispatch_normalise(name, norm, sizeof(norm), &nwords) == -1)
 		return NULL;
 	for (size_t i = 0; i < d->n; i++)
 		if (strcmp(d->cmds[i].name, norm) == 0)

@@ -65,6 +65,11 @@ const struct command *dispatch_lookup(struct dispatch *d, int argc,
 	    char *const *argv);
 /* Find by a name as HELP accepts it: "gpio read" or "gpio.read". */
 const struct command *dispatch_find(struct dispatch *d, const char *name);
+/* Normalise "GPIO  Write" or "gpio.write" to "gpio write" in out (size
+ * bytes); -1 when a word holds anything but letters, digits, '_' and '-',
+ * there are more than DISPATCH_MAX_NAME_WORDS words, or it does not fit. */
+int	dispatch_normalise(const char *in, char *out, size_t size,
+	    int *nwords);
 bool	dispatch_args_ok(const struct command *cmd, int nargs);
 /* Append every command name, multi-word names joined with '.'. */
 void	dispatch_list(struct dispatch *d, struct strbuf *out);

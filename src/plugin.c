@@ -150,6 +150,14 @@ api_procfs_root(picmd_init *in)
 	return in->plugins->procfs_root;
 }
 
+static int
+api_command_name(const char *name, char *out, size_t size)
+{
+	int nwords;
+
+	return dispatch_normalise(name, out, size, &nwords);
+}
+
 static const struct picmd_api host_api = {
 	.abi_version = PICMD_ABI_VERSION,
 	.size = sizeof(struct picmd_api),
@@ -168,6 +176,7 @@ static const struct picmd_api host_api = {
 	.reply_error = ctx_reply_error,
 	.remaining_ms = ctx_remaining_ms,
 	.log = log_msg,
+	.command_name = api_command_name,
 };
 
 static int check_trusted(const char *path, bool is_dir, char *why,

@@ -129,6 +129,11 @@ struct picmd_api {
 	/* ---- any time ---- */
 	void		(*log)(enum picmd_log_level level, const char *fmt, ...)
 			    PICMD_PRINTF(2, 3);
+	/* A command name as the dispatcher keeps it ("Fan.On" -> "fan on")
+	 * in out (size bytes); -1 when it is no valid name or does not fit.
+	 * For plugins that match names they read from their configuration
+	 * against the ones they register. */
+	int		(*command_name)(const char *name, char *out, size_t size);
 };
 
 struct picmd_plugin {
