@@ -92,6 +92,11 @@ PLUGINS		:= $(PLUGIN_SRCS:commands/%.c=$(BUILD)/commands/%.so) \
 		   $(sort $(PLUGIN_DIRS:commands/%=$(BUILD)/commands/%.so))
 gpio_LIBS	= $(shell $(PKG_CONFIG) --libs libgpiod 2>/dev/null)
 gpio_CFLAGS	= $(shell $(PKG_CONFIG) --cflags libgpiod 2>/dev/null)
+# One chip backend per build, by libgpiod's major version: 1.x (Debian
+# 12) backend_chip_v1.c, 2.x (Debian 13) backend_chip_v2.c.  NAME_EXCLUDE
+# names the sources of a plugin folder that this build leaves out.
+GPIOD_MAJOR	= $(firstword $(subst ., ,$(shell $(PKG_CONFIG) --modversion libgpiod 2>/dev/null)))
+gpio_EXCLUDE	= $(if $(filter 1,$(GPIOD_MAJOR)),commands/gpio/backend_chip_v2.c,commands/gpio/backend_chip_v1.c)
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -133,7 +138,8 @@ $(BUILD)/commands/%.so: commands/%.c $(COMMON_SRCS) $(COMMON_HDRS) include/picmd
 .SECONDEXPANSION:
 $(BUILD)/commands/%.so: $$(wildcard commands/%/*.c) $$(wildcard commands/%/*.h) $(COMMON_SRCS) $(COMMON_HDRS) include/picmd/plugin.h | $(BUILD)/commands
 	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -Icommands/$* -Icommands/common \
-		-fPIC -shared -fvisibility=hidden -o $@ $(filter %.c,$^) \
+		-fPIC -shared -fvisibility=hidden -o $@ \
+		$(filter-out $($*_EXCLUDE),$(filter %.c,$^)) \
 		$(ALL_LDFLAGS) $($*_LIBS)
 
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/picmd/plugin.h | $(BUILD)/tests/plugins

@@ -4,7 +4,7 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   build, then install
 #   make install-files                             install what is built
 #   make uninstall [PREFIX=...] [DESTDIR=...]      remove what install added
-#   make deb        build/deb/picmd_$(VERSION)_<arch>.deb (dpkg-buildpackage)
+#   make deb        build/deb/picmd_$(VERSION)+debN_<arch>.deb (dpkg-buildpackage)
 #   make check-systemd   systemd-analyze verify and security on the units
 #
 # PREFIX (default /usr/local) places the programs, plugins, header and man
@@ -162,6 +162,12 @@ uninstall:
 
 DEB_DIR		:= build/deb
 DEB_SRC		:= $(DEB_DIR)/picmd-$(VERSION)
+# The package's version says which Debian release it was built for
+# (0.1.0+deb12, 0.1.0+deb13): the two differ in their dependencies
+# (libgpiod2 or libgpiod3) and where the units go.  No suffix on a
+# release without a number (testing, unstable).
+DEB_RELEASE	:= $(shell . /etc/os-release 2>/dev/null && echo "$$VERSION_ID" | tr -cd 0-9)
+DEB_SUFFIX	:= $(if $(DEB_RELEASE),+deb$(DEB_RELEASE))
 
 deps-deb:
 	@tools/deps.sh deb
@@ -171,6 +177,8 @@ deb: deps-deb
 	mkdir -p $(DEB_SRC)
 	tar -cf - --exclude=./build --exclude=./.git --exclude=__pycache__ . | \
 		tar -xf - -C $(DEB_SRC)
+	sed -i '1s/^picmd (\([^)]*\))/picmd (\1$(DEB_SUFFIX))/' \
+		$(DEB_SRC)/debian/changelog
 	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
 	@ls -1 $(DEB_DIR)/*.deb
 	@if command -v lintian >/dev/null 2>&1; then \

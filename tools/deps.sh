@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, when they are missing.
-# usage: tools/deps.sh build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb
+# usage: tools/deps.sh build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb|suite-root
 # Uses apt-get (through sudo when not root); without apt-get it names the
 # packages in one line and fails.
 set -eu
@@ -17,8 +17,27 @@ bench="$build python3 valgrind redis-server memcached"
 # target's libraries go to a build-local sysroot (tools/sysroot.sh).
 cross="make pkg-config python3 qemu-user-static"
 # The Debian package (make deb, mk/install.mk): debian/control's
-# Build-Depends (with the tests' packages), debhelper, dpkg-buildpackage.
-deb="$test build-essential debhelper dpkg-dev"
+# Build-Depends (with the tests' packages), debhelper, dpkg-buildpackage,
+# lintian, and what provides systemd.pc (where the units go): systemd-dev
+# from Debian 13 on, systemd before (systemd_pc_package, below).
+deb="$test build-essential debhelper dpkg-dev lintian"
+# A root of another Debian release (tools/suite-root.sh).
+suite_root="mmdebstrap debian-archive-keyring"
+
+# systemd-dev where the archive has it (apt's lists fetched first on a
+# machine that has none yet), else systemd.
+systemd_pc_package() {
+	if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 &&
+		command -v apt-get >/dev/null 2>&1; then
+		if [ "$(id -u)" -eq 0 ]; then apt-get update -q >&2
+		else sudo apt-get update -q >&2; fi
+	fi
+	if apt-cache show systemd-dev >/dev/null 2>&1; then
+		echo systemd-dev
+	else
+		echo systemd
+	fi
+}
 
 case "${1:-build}" in
 build) want=$build ;;
@@ -28,8 +47,9 @@ valgrind) want=$valgrind ;;
 bench) want=$bench ;;
 cross-arm64) want="$cross gcc-aarch64-linux-gnu" ;;
 cross-armhf) want="$cross gcc-arm-linux-gnueabihf" ;;
-deb) want=$deb ;;
-*) echo "usage: $0 build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb" >&2; exit 2 ;;
+deb) want="$deb $(systemd_pc_package)" ;;
+suite-root) want=$suite_root ;;
+*) echo "usage: $0 build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb|suite-root" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1,8 +1,10 @@
 /*
  * The GPIO plugin's backend interface.  gpio.c speaks only this; each
- * backend is one file: backend_chip_v1.c (a real chip through libgpiod
- * 1.x, as Debian 12 / Raspberry Pi OS bookworm ship it) and backend_sim.c
- * (an in-memory chip).  A libgpiod 2.x backend would be one more file.
+ * backend is one file: a real chip through libgpiod 1.x
+ * (backend_chip_v1.c, Debian 12 / Raspberry Pi OS bookworm) or 2.x
+ * (backend_chip_v2.c, Debian 13 / Raspberry Pi OS trixie), exactly one
+ * of the two compiled in, chosen by the Makefile from the libgpiod it
+ * finds; and backend_sim.c, an in-memory chip.
  *
  * Threading contract: the caller (gpio.c) serialises every call that
  * names one line (it holds that line's mutex), and calls for different
@@ -108,12 +110,18 @@ extern const char *const gpio_pi_header_labels[];
 /* ---- backend constructors ---- */
 
 /*
- * List the gpiochipN entries of dev_root (sorted by N), opening each to
+ * List the gpiochipN entries of dev_root (sorted by N), probing each to
  * learn its label and size.  0 and a malloc'd array (maybe empty), or -1
- * with why (dev_root unreadable).
+ * with why (dev_root unreadable).  chipscan.c.
  */
 int	gpio_chip_scan(const char *dev_root, struct gpio_chip_desc **chips,
 	    size_t *n, char *why, size_t whylen);
+/* Why a chip did not open (errno), as a user reads it.  chipscan.c. */
+const char *gpio_chip_open_reason(int err);
+
+/* The chip backend compiled in (backend_chip_v1.c or _v2.c) provides: */
+/* Fill d->label and d->nlines from the chip at path; -1 with errno. */
+int	gpio_chip_probe(const char *path, struct gpio_chip_desc *d);
 /* Open dev_root/name as the chip backend; NULL with why on failure. */
 struct gpio_backend *gpio_chip_open(const char *dev_root, const char *name,
 	    char *why, size_t whylen);

@@ -14,7 +14,6 @@
  * GPIO chip; that path is fixed inside libgpiod, so [system] sysfs_root
  * cannot redirect it, and nothing here needs to.)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,16 +33,6 @@ static struct chip_backend *
 cb(struct gpio_backend *be)
 {
 	return (struct chip_backend *)be;
-}
-
-/* errno as a sentence a user can act on. */
-static const char *
-open_reason(int err)
-{
-	/* libgpiod answers ENOTTY for anything that is not a gpiochip. */
-	if (err == ENOTTY || err == ENODEV)
-		return "not a GPIO character device";
-	return strerror(err);
 }
 
 static int
@@ -220,7 +209,7 @@ gpio_chip_open(const char *dev_root, const char *name, char *why,
 	c->be.kind = "chip";
 	if ((c->chip = gpiod_chip_open(path)) == NULL) {
 		snprintf(why, whylen, "cannot open %s: %s", path,
-		    open_reason(errno));
+		    gpio_chip_open_reason(errno));
 		free(c);
 		return NULL;
 	}
@@ -240,8 +229,15 @@ gpio_chip_open(const char *dev_root, const char *name, char *why,
 	/* Fill libgpiod's line array now, before any worker runs. */
 	for (unsigned i = 0; i < c->be.nlines; i++) {
 		if ((c->lines[i] = gpiod_chip_get_line(c->chip, i)) == NULL) {
-			snprintf(why, whylen, "%s: cannot read line %u: %s",
-			    path, i, strerror(errno));
+			/* A kernel built without CONFIG_GPIO_CDEV_V1 (as
+			 * Debian's 6.16 and later) refuses v1 ioctls. */
+			int err = errno;
+
+			snprintf(why, whylen, "%s: cannot read line %u: %s%s",
+			    path, i, strerror(err), err == EINVAL ?
+			    " (this kernel lacks the GPIO character device "
+			    "v1 interface that libgpiod 1.x uses: build "
+			    "picmd against libgpiod 2)" : "");
 			chip_close(&c->be);
 			return NULL;
 		}
@@ -249,75 +245,15 @@ gpio_chip_open(const char *dev_root, const char *name, char *why,
 	return &c->be;
 }
 
-static int
-cmp_chip(const void *a, const void *b)
-{
-	const struct gpio_chip_desc *x = a, *y = b;
-	unsigned long nx = strtoul(x->name + 8, NULL, 10);
-	unsigned long ny = strtoul(y->name + 8, NULL, 10);
-
-	return nx < ny ? -1 : nx > ny;
-}
-
-/* "gpiochip" followed by digits only. */
-static int
-is_chip_name(const char *s)
-{
-	if (strncmp(s, "gpiochip", 8) != 0 || s[8] == '\0')
-		return 0;
-	for (s += 8; *s != '\0'; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
 int
-gpio_chip_scan(const char *dev_root, struct gpio_chip_desc **chips,
-    size_t *n, char *why, size_t whylen)
+gpio_chip_probe(const char *path, struct gpio_chip_desc *d)
 {
-	struct gpio_chip_desc *list = NULL, *tmp;
-	struct dirent *de;
-	size_t count = 0;
-	DIR *dp;
+	struct gpiod_chip *chip;
 
-	*chips = NULL;
-	*n = 0;
-	if ((dp = opendir(dev_root)) == NULL) {
-		snprintf(why, whylen, "cannot read %s: %s", dev_root,
-		    strerror(errno));
+	if ((chip = gpiod_chip_open(path)) == NULL)
 		return -1;
-	}
-	while ((de = readdir(dp)) != NULL) {
-		struct gpio_chip_desc *d;
-		struct gpiod_chip *chip;
-		char path[4096];
-
-		if (!is_chip_name(de->d_name) ||
-		    strlen(de->d_name) >= GPIO_NAME_MAX)
-			continue;
-		if ((tmp = reallocarray(list, count + 1, sizeof(*list))) ==
-		    NULL)
-			break;
-		list = tmp;
-		d = &list[count++];
-		memset(d, 0, sizeof(*d));
-		copy_name(d->name, de->d_name);
-		snprintf(path, sizeof(path), "%s/%s", dev_root, de->d_name);
-		if ((chip = gpiod_chip_open(path)) == NULL) {
-			/* Keep it: "found but cannot open" is worth saying. */
-			d->open_errno = errno != 0 ? errno : EIO;
-			if (d->open_errno == ENODEV)
-				d->open_errno = ENOTTY;
-			continue;
-		}
-		copy_name(d->label, gpiod_chip_label(chip));
-		d->nlines = gpiod_chip_num_lines(chip);
-		gpiod_chip_close(chip);
-	}
-	closedir(dp);
-	if (count > 1)
-		qsort(list, count, sizeof(*list), cmp_chip);
-	*chips = list;
-	*n = count;
+	copy_name(d->label, gpiod_chip_label(chip));
+	d->nlines = gpiod_chip_num_lines(chip);
+	gpiod_chip_close(chip);
 	return 0;
 }

@@ -235,12 +235,22 @@ fixture_read(const char *dir, const char *relpath)
 	return buf;
 }
 
+/* $TMPDIR as mktemp(1) reads it, /tmp without it. */
+static const char *
+tmp_base(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t != NULL && t[0] == '/' ? t : "/tmp";
+}
+
 char *
 fixture_tmpdir(void)
 {
-	char *dir = strdup("/tmp/picmd-test-XXXXXX");
+	char *dir;
 
-	if (dir == NULL || mkdtemp(dir) == NULL)
+	if (asprintf(&dir, "%s/picmd-test-XXXXXX", tmp_base()) == -1 ||
+	    mkdtemp(dir) == NULL)
 		abort();
 	return dir;
 }
@@ -253,7 +263,9 @@ fixture_rm(char *dir)
 	if (dir == NULL)
 		return;
 	/* Test fixtures only: a directory this harness created. */
-	if (strncmp(dir, "/tmp/picmd-test-", 16) == 0 &&
+	if (strncmp(dir, tmp_base(), strlen(tmp_base())) == 0 &&
+	    strncmp(dir + strlen(tmp_base()), "/picmd-test-", 12) == 0 &&
+	    strchr(dir, '\'') == NULL &&
 	    asprintf(&cmd, "rm -rf '%s'", dir) != -1) {
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", dir);

@@ -265,6 +265,7 @@ gpiosim_setup(struct gpiosim *g)
 	static char why[1024];
 	char path[512], devnum[32];
 	unsigned maj, min;
+	int fd;
 
 	memset(g, 0, sizeof(*g));
 	if (access(GPIOSIM_ROOT, W_OK) != 0)
@@ -310,6 +311,16 @@ gpiosim_setup(struct gpiosim *g)
 	snprintf(path, sizeof(path), "%s/%s", g->dev_root, g->chip);
 	if (mknod(path, S_IFCHR | 0600, makedev(maj, min)) == -1)
 		goto fail;
+	/* A tmpfs /tmp (Debian 13) is mounted nodev: say so, not fail. */
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		snprintf(why, sizeof(why), "cannot open the device node %s "
+		    "(%s%s)", path, strerror(errno), errno == EACCES ?
+		    ": is TMPDIR on a nodev file system? set TMPDIR to one "
+		    "that allows device nodes, e.g. /var/tmp" : "");
+		gpiosim_teardown(g);
+		return why;
+	}
+	close(fd);
 	return NULL;
 fail:
 	snprintf(why, sizeof(why), "setting up gpio-sim at %s: %s", path,
@@ -318,11 +329,15 @@ fail:
 	return why;
 }
 
-/* Hold a line through the kernel as "another program" would. */
+/*
+ * Hold a line through the kernel as "another program" would.  The v2
+ * interface of the character device: every kernel since 5.10 has it,
+ * and newer ones (Debian's 6.16 and later) have no other.
+ */
 static int
 hold_line(const struct gpiosim *g, unsigned off, const char *consumer)
 {
-	struct gpiohandle_request req;
+	struct gpio_v2_line_request req;
 	char path[512];
 	int fd, rc;
 
@@ -330,12 +345,11 @@ hold_line(const struct gpiosim *g, unsigned off, const char *consumer)
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
 		return -1;
 	memset(&req, 0, sizeof(req));
-	req.lineoffsets[0] = off;
-	req.lines = 1;
-	req.flags = GPIOHANDLE_REQUEST_INPUT;
-	snprintf(req.consumer_label, sizeof(req.consumer_label), "%s",
-	    consumer);
-	rc = ioctl(fd, GPIO_GET_LINEHANDLE_IOCTL, &req);
+	req.offsets[0] = off;
+	req.num_lines = 1;
+	req.config.flags = GPIO_V2_LINE_FLAG_INPUT;
+	snprintf(req.consumer, sizeof(req.consumer), "%s", consumer);
+	rc = ioctl(fd, GPIO_V2_GET_LINE_IOCTL, &req);
 	close(fd);
 	return rc == -1 ? -1 : req.fd;
 }
@@ -344,7 +358,7 @@ hold_line(const struct gpiosim *g, unsigned off, const char *consumer)
 static int
 line_used(const struct gpiosim *g, unsigned off)
 {
-	struct gpioline_info info;
+	struct gpio_v2_line_info info;
 	char path[512];
 	int fd, rc;
 
@@ -352,10 +366,10 @@ line_used(const struct gpiosim *g, unsigned off)
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
 		return -1;
 	memset(&info, 0, sizeof(info));
-	info.line_offset = off;
-	rc = ioctl(fd, GPIO_GET_LINEINFO_IOCTL, &info);
+	info.offset = off;
+	rc = ioctl(fd, GPIO_V2_GET_LINEINFO_IOCTL, &info);
 	close(fd);
-	return rc == -1 ? -1 : (info.flags & GPIOLINE_FLAG_KERNEL) != 0;
+	return rc == -1 ? -1 : (info.flags & GPIO_V2_LINE_FLAG_USED) != 0;
 }
 
 struct pulse_job {
