@@ -7,8 +7,9 @@
 #   make test SANITIZE=address|thread   every test, that sanitizer only
 #   make test-valgrind   the integration tests under valgrind memcheck
 #   make fuzz       libFuzzer harnesses, FUZZ_SECONDS (60) each
-#   make ARCH=arm64|armhf [test]   cross-build in build/<arch>/, tests
-#                   under qemu-user (docs/CROSS.md)
+#   make ARCH=arm64|armhf [SUITE=trixie] [test]   cross-build in
+#                   build/<arch>[-<suite>]/, tests under qemu-user
+#                   (docs/CROSS.md)
 
 VERSION		:= 0.1.0
 CC		?= cc
@@ -22,7 +23,13 @@ ifneq ($(origin ARCH),command line)
 override ARCH	:=
 endif
 ifneq ($(ARCH),)
-BUILD		?= build/$(ARCH)
+# SUITE=bookworm|trixie (cross builds only): the Debian release whose
+# libraries the sysroot holds; the build machine's own by default, and
+# another one builds in build/$(ARCH)-$(SUITE)/ (mk/cross.mk).
+HOST_SUITE	:= $(shell . /etc/os-release 2>/dev/null && echo "$$VERSION_CODENAME")
+SUITE		?= $(HOST_SUITE)
+SYSROOT_SUITE	:= $(filter-out $(HOST_SUITE),$(SUITE))
+BUILD		?= build/$(ARCH)$(if $(SYSROOT_SUITE),-$(SYSROOT_SUITE))
 endif
 
 SANITIZE	?=

@@ -2,6 +2,9 @@
 #
 #   make ARCH=arm64|armhf        everything, in build/$(ARCH)/
 #   make test ARCH=arm64|armhf   unit and integration tests under qemu-user
+#   make ARCH=arm64 SUITE=trixie [test]   against Debian 13's libraries,
+#                                in build/arm64-trixie/ (any release
+#                                other than the machine's own)
 #
 # Debian's cross compiler, against a sysroot of Debian's $(ARCH) library
 # packages that tools/sysroot.sh downloads and unpacks into
@@ -24,7 +27,7 @@ ifneq ($(SANITIZE),)
 $(error SANITIZE and ARCH do not mix: no sanitizer builds for $(ARCH))
 endif
 
-SYSROOT		?= build/sysroot-$(ARCH)
+SYSROOT		?= build/sysroot-$(ARCH)$(if $(SYSROOT_SUITE),-$(SYSROOT_SUITE))
 SYSROOT_ABS	:= $(abspath $(SYSROOT))
 SYSROOT_STAMP	:= $(SYSROOT)/.picmd-sysroot
 
@@ -59,7 +62,7 @@ deps deps-test: $(SYSROOT_STAMP)
 
 $(SYSROOT_STAMP): tools/sysroot.sh
 	@tools/deps.sh cross-$(ARCH)
-	@tools/sysroot.sh $(ARCH) $(SYSROOT)
+	@tools/sysroot.sh $(ARCH) $(SYSROOT) $(SYSROOT_SUITE)
 
 .PHONY: sysroot
 sysroot: $(SYSROOT_STAMP)

@@ -5,8 +5,7 @@
 # under DIR and made again only when this recipe changes.
 # usage: tools/suite-root.sh SUITE DIR      prints the tar's path
 #
-# The mirror is PICMD_MIRROR, or the first Debian archive in the
-# machine's apt sources, or deb.debian.org.
+# The mirror: tools/debian-mirror.sh (PICMD_MIRROR overrides it).
 set -eu
 
 suite=${1:-}
@@ -16,16 +15,11 @@ bookworm|trixie|forky|sid) ;;
 *) echo "usage: $0 bookworm|trixie|forky|sid DIR" >&2; exit 2 ;;
 esac
 [ -n "$dir" ] || { echo "usage: $0 SUITE DIR" >&2; exit 2; }
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+cd "$(dirname "$0")/.."
 
-mirror=${PICMD_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -v '^[[:space:]]*#' | grep -o 'https\?://[^ ]*/debian/\?' | grep -v security |
-		head -n 1 || true)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
-mirror=${mirror%/}
+mirror=$(tools/debian-mirror.sh)
 security=$(echo "$mirror" | sed 's|/debian$|/debian-security|')
 
 packages="git,make,ca-certificates"

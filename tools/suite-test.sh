@@ -5,7 +5,8 @@
 # make; then "make deb" there, and the package installed, checked and
 # purged with apt (tests/install/check-package.sh).
 # usage: tools/suite-test.sh SUITE [COMMAND...]
-#   COMMAND (default: the above) runs in the tree's copy instead.
+#   COMMAND (or the shell command line in $SUITE_CMD) runs in the tree's
+#   copy instead of the above.
 #
 # The root runs in its own mount and PID namespaces (unshare): /proc,
 # /sys, /dev and a nodev tmpfs /tmp (as Debian 13 mounts it) are mounted
@@ -34,7 +35,9 @@ git ls-files -z --cached --others --exclude-standard |
 	tar --null -T - --ignore-failed-read -cf - 2>/dev/null |
 	tar -xf - -C "$root/root/picmd"
 
-if [ $# -eq 0 ]; then
+if [ $# -eq 0 ] && [ -n "${SUITE_CMD:-}" ]; then
+	set -- sh -c "$SUITE_CMD"
+elif [ $# -eq 0 ]; then
 	set -- sh -c 'make test && make deb && tests/install/check-package.sh'
 fi
 

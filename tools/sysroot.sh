@@ -1,7 +1,12 @@
 #!/bin/sh
 # Assemble a build-local sysroot of Debian's arm64 or armhf libraries for
 # the cross build (mk/cross.mk, docs/CROSS.md).
-# usage: tools/sysroot.sh arm64|armhf DIR
+# usage: tools/sysroot.sh arm64|armhf DIR [SUITE]
+#
+# Without SUITE the packages come from the machine's own apt sources (its
+# release); with SUITE (bookworm, trixie, ...) from that release of the
+# Debian archive that tools/debian-mirror.sh names, main, -updates and
+# -security, instead.
 #
 # The -dev packages of one architecture cannot be co-installed with those
 # of another, so nothing is installed: a private apt configuration (the
@@ -20,9 +25,10 @@ libsystemd-dev libcmocka-dev"
 
 case "${1:-}" in
 arm64|armhf) arch=$1 ;;
-*) echo "usage: $0 arm64|armhf DIR" >&2; exit 2 ;;
+*) echo "usage: $0 arm64|armhf DIR [SUITE]" >&2; exit 2 ;;
 esac
-[ -n "${2:-}" ] || { echo "usage: $0 arm64|armhf DIR" >&2; exit 2; }
+[ -n "${2:-}" ] || { echo "usage: $0 arm64|armhf DIR [SUITE]" >&2; exit 2; }
+suite=${3:-}
 mkdir -p "$2"
 root=$(cd "$2" && pwd)
 apt="$root.apt"
@@ -62,8 +68,22 @@ Acquire::Languages "none";
 #clear DPkg::Pre-Invoke;
 #clear DPkg::Post-Invoke;
 EOF
+if [ -n "$suite" ]; then
+	mirror=$("$(dirname "$0")/debian-mirror.sh")
+	security=$(echo "$mirror" | sed 's|/debian$|/debian-security|')
+	mkdir -p "$apt/sources.list.d"
+	cat >"$apt/sources.list" <<EOF
+deb $mirror $suite main
+deb $mirror $suite-updates main
+deb $security $suite-security main
+EOF
+	cat >>"$apt/apt.conf" <<EOF
+Dir::Etc::SourceList "$apt/sources.list";
+Dir::Etc::SourceParts "$apt/sources.list.d";
+EOF
+fi
 
-echo "picmd: assembling the $arch sysroot in $root" >&2
+echo "picmd: assembling the $arch sysroot${suite:+ of $suite} in $root" >&2
 # The machine's sources (/etc/apt/sources.list and sources.list.d), read
 # for $arch.  A list that fails (a mirror caught mid-sync, a source without
 # $arch) is skipped with a warning; the download below fails if what is
