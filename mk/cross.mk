@@ -14,6 +14,8 @@
 
 ifneq ($(ARCH),)
 
+comma		:= ,
+
 ifeq ($(ARCH),arm64)
 CROSS_TRIPLET	:= aarch64-linux-gnu
 CROSS_QEMU	:= qemu-aarch64-static
@@ -36,8 +38,19 @@ SYSROOT_STAMP	:= $(SYSROOT)/.picmd-sysroot
 ifneq ($(origin CC),command line)
 CC		:= $(CROSS_TRIPLET)-gcc
 endif
-ALL_CFLAGS	+= --sysroot=$(SYSROOT_ABS)
-ALL_LDFLAGS	+= --sysroot=$(SYSROOT_ABS)
+# Debian's cross compiler also searches its own target libc
+# (/usr/$(CROSS_TRIPLET)/, the machine's release), with paths --sysroot
+# does not move.  The sysroot's headers, start files and libraries are
+# put first, so a sysroot of another release (trixie's glibc 2.41 on a
+# bookworm machine) is what the program is compiled and linked against.
+SYSROOT_LIBDIRS	:= $(SYSROOT_ABS)/usr/lib/$(CROSS_TRIPLET) $(SYSROOT_ABS)/lib/$(CROSS_TRIPLET)
+ALL_CFLAGS	+= --sysroot=$(SYSROOT_ABS) \
+		   -isystem $(SYSROOT_ABS)/usr/include/$(CROSS_TRIPLET) \
+		   -isystem $(SYSROOT_ABS)/usr/include
+ALL_LDFLAGS	+= --sysroot=$(SYSROOT_ABS) \
+		   -B$(SYSROOT_ABS)/usr/lib/$(CROSS_TRIPLET) \
+		   $(addprefix -L,$(SYSROOT_LIBDIRS)) \
+		   $(addprefix -Wl$(comma)-rpath-link$(comma),$(SYSROOT_LIBDIRS))
 # pkg-config sees the sysroot's .pc files only and prefixes their paths
 # with it; the sysroot's default directories are left to --sysroot.
 ifeq ($(origin PKG_CONFIG),file)

@@ -120,6 +120,13 @@ for deb in "$apt/archives"/*.deb; do
 done
 [ "$n" -gt 0 ] || { echo "picmd: no $arch packages downloaded" >&2; exit 1; }
 
+# From Debian 13 on, packages ship their libraries in /usr/lib only, and
+# /lib is merged /usr's link (which base-files makes, not unpacked here);
+# linker scripts such as libc.so still name /lib/<triplet>/libc.so.6.
+if [ ! -e "$root.new/lib" ]; then
+	ln -s usr/lib "$root.new/lib"
+fi
+
 # /usr/lib/<triplet>/libm.so -> /lib/<triplet>/libm.so.6 and the like:
 # relative to the link, so they point into the sysroot.
 find "$root.new" -type l -lname '/*' | while read -r link; do
