@@ -72,6 +72,22 @@ chip_section(const char *chip, const char *dev_root)
 	return s;
 }
 
+/*
+ * A device node made under a nodev mount (Debian 13's tmpfs /tmp) cannot
+ * be opened: 1 then, with errno EACCES.
+ */
+static int
+node_unusable(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1 && errno == EACCES)
+		return 1;
+	if (fd != -1)
+		close(fd);
+	return 0;
+}
+
 /* ---- without hardware ---- */
 
 static void
@@ -129,13 +145,15 @@ test_not_a_chip(void **state)
 
 	/* A character device node itself (root only, so maybe skipped). */
 	snprintf(path, sizeof(path), "%s/gpiochip3", dir);
-	if (mknod(path, S_IFCHR | 0600, makedev(1, 3)) == 0) {
+	if (mknod(path, S_IFCHR | 0600, makedev(1, 3)) == 0 &&
+	    !node_unusable(path)) {
 		s = chip_section("gpiochip3", dir);
 		expect_load_error(s, "picmd.ini:6: [gpio] cannot open "
 		    "gpiochip3: not a GPIO character device");
 		free(s);
 	} else {
-		print_message("skipped the device-node case: mknod: %s\n",
+		print_message("skipped the device-node case: %s\n",
+		    errno == EACCES ? "TMPDIR is mounted nodev" :
 		    strerror(errno));
 	}
 	fixture_rm(dir);
