@@ -1,0 +1,303 @@
+#!/bin/bash
+# The VM leg's checks inside the guest (docs/TESTING.md), run as root by
+# picmd-vmtest.service once the guest is up; the guest powers off when
+# this ends.  Everything it needs is on the host's 9p share, /mnt/share:
+#
+#   picmd_*.deb        the package for this release
+#   test_gpio_chip     the project's gpio-sim unit test and commands/ (its
+#                      plugins), built in the same release's root
+#   60-gpiochip.rules  the udev rule giving /dev/gpiochip* to group gpio
+#   lan.conf           the project's LAN drop-in (systemd/dropins/lan.conf)
+#   token              the token of the TCP listener the host checks
+#
+# It appends one line per check to /mnt/share/results ("PASS name",
+# "FAIL name: why", "INFO text"), which the host prints as they come.  For
+# the host's own checks through the forwarded port it writes
+# /mnt/share/host-ready and waits for /mnt/share/host-done.  Every wait is
+# bounded; a check that fails does not stop the others.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0
+share=/mnt/share
+results=$share/results
+port=15769	# the package's loopback listener
+lanport=15770	# the TCP listener the host reaches through qemu's forward
+
+say() { echo "$*" >>"$results"; echo "picmd-vm: $*"; }
+pass() { say "PASS $1"; }
+fail() { say "FAIL $1: $2"; }
+info() { say "INFO $*"; }
+# check NAME COMMAND...: PASS when the command succeeds, else FAIL with
+# its output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"
+	else fail "$name" "$(echo "$out" | tail -n 5 | tr '\n' ' ')"; fi
+}
+# expect NAME WANT GOT: GOT must match the extended regex WANT.
+expect() {
+	if echo "$3" | grep -Eq -- "$2"; then pass "$1"
+	else fail "$1" "expected /$2/, got: $(echo "$3" | head -n 5 | tr '\n' ' ')"; fi
+}
+# wait_for SECONDS COMMAND...: until the command succeeds, polling.
+wait_for() {
+	local end=$(( $(date +%s) + $1 ))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+q() { timeout 30 picmd -H 127.0.0.1 -p $port "$@" 2>&1; }
+mainpid() { systemctl show -p MainPID --value picmd; }
+# signal SIG PID: never to 0 or 1 (no main process must not mean "everyone").
+signal() { [ "${2:-0}" -gt 1 ] && kill "-$1" "$2"; }
+active() { [ "$(systemctl is-active picmd)" = active ]; }
+# A new main process, up and ready, other than $1.
+restarted_from() {
+	local p
+	p=$(mainpid)
+	[ "$p" != 0 ] && [ "$p" != "$1" ] && active && q PING | grep -q PONG
+}
+
+: >"$results"
+. /etc/os-release
+info "guest: Debian $VERSION_ID ($VERSION_CODENAME), kernel $(uname -r), $(nproc) CPUs"
+info "checks start $(cut -d' ' -f1 /proc/uptime) s after the kernel started"
+state=$(systemctl is-system-running 2>&1)
+info "system state: $state"
+[ "$state" = running ] || systemctl --failed --no-legend --plain | while read -r u _; do
+	info "failed unit: $u"
+done
+
+# ---- the kernel's gpio-sim and the project's own chip test -----------------
+if modprobe gpio-sim 2>/dev/null || [ -d /sys/kernel/config/gpio-sim ]; then
+	pass "gpio-sim module loads ($(modinfo -F filename gpio-sim 2>/dev/null | sed 's|.*/kernel/||; s|.*/updates/|updates/|'))"
+else
+	fail "gpio-sim module loads" "$(modprobe gpio-sim 2>&1)"
+fi
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+if [ -x $share/test_gpio_chip ]; then
+	mkdir -p /root/picmd/build/commands
+	install -m 0644 $share/commands/*.so /root/picmd/build/commands/
+	out=$(cd /root && TMPDIR=/var/tmp timeout 300 $share/test_gpio_chip 2>&1)
+	rc=$?
+	echo "$out" >$share/test_gpio_chip.log
+	if [ $rc -eq 0 ] && echo "$out" | grep -q '^\[       OK \] test_gpiosim$'; then
+		pass "unit test test_gpio_chip: test_gpiosim ran on the kernel's gpio-sim ($(echo "$out" | grep -c '^\[       OK \]') passed)"
+	else
+		fail "unit test test_gpio_chip on the real gpio-sim chip" \
+			"exit $rc; $(echo "$out" | grep -E 'SKIPPED|FAILED|skipped|Error' | head -n 3 | tr '\n' ' ')"
+	fi
+else
+	info "test_gpio_chip not shipped (prebuilt package): skipped"
+fi
+
+# ---- install ----------------------------------------------------------------
+deb=$(ls $share/picmd_*.deb | head -n 1)
+cp "$deb" /var/tmp/
+deb=/var/tmp/$(basename "$deb")
+check "apt install ./$(basename "$deb") (offline)" \
+	timeout 300 apt-get install -y -q "$deb"
+check "user picmd exists, in group gpio" sh -c 'id -nG picmd | grep -qw gpio'
+check "picmd.service enabled" systemctl is-enabled picmd
+wait_for 60 active
+expect "picmd.service active after install" '^active$' "$(systemctl is-active picmd)"
+expect "Type=notify readiness reached (status text)" \
+	'listeners' "$(systemctl show -p StatusText --value picmd)"
+expect "the daemon answers PING" 'PONG' "$(q PING)"
+
+# ---- a Pi-shaped gpio-sim chip ---------------------------------------------
+install -m 0644 $share/60-gpiochip.rules /etc/udev/rules.d/
+udevadm control --reload
+sim=/sys/kernel/config/gpio-sim/pi
+mkdir $sim $sim/gpio-bank0
+echo 54 >$sim/gpio-bank0/num_lines
+echo pinctrl-bcm2711 >$sim/gpio-bank0/label
+for i in $(seq 0 53); do
+	mkdir $sim/gpio-bank0/line$i
+	echo GPIO$i >$sim/gpio-bank0/line$i/name
+done
+echo 1 >$sim/live
+chip=$(cat $sim/gpio-bank0/chip_name)
+simdir=/sys/devices/platform/$(cat $sim/dev_name)/$chip
+udevadm settle --timeout=60
+info "gpio-sim chip $chip ($simdir)"
+expect "/dev/$chip is a character device of group gpio, mode 660" \
+	'^crw-rw---- gpio$' "$(stat -c '%A %G' /dev/$chip 2>&1)"
+systemctl restart picmd
+wait_for 60 active
+expect "gpio chip: backend=chip, the Pi header chip picked by chip = auto" \
+	"^backend=chip name=$chip label=pinctrl-bcm2711 lines=54\$" "$(q gpio chip)"
+
+simval() { cat $simdir/sim_gpio$1/value; }
+simpull() { cat $simdir/sim_gpio$1/pull; }
+expect "gpio write 17 1" '^$' "$(q gpio write 17 1)"
+expect "  the simulator sees line 17 driven high" '^1$' "$(simval 17)"
+q gpio write 17 0 >/dev/null
+expect "  gpio write 17 0: driven low" '^0$' "$(simval 17)"
+expect "gpio info 17: output held by picmd" 'direction=out .*used=yes consumer=picmd' "$(q gpio info 17)"
+expect "gpio mode 22 in pull-up" '^$' "$(q gpio mode 22 in pull-up)"
+expect "  the pull reaches the simulator" '^pull-up$' "$(simpull 22)"
+expect "  gpio read 22 follows it: 1" '^1$' "$(q gpio read 22)"
+q gpio mode 22 in pull-down >/dev/null
+expect "  pull-down reaches the simulator" '^pull-down$' "$(simpull 22)"
+expect "  gpio read 22: 0" '^0$' "$(q gpio read 22)"
+q gpio release 22 >/dev/null
+echo pull-up >$simdir/sim_gpio27/pull
+expect "gpio read 27 follows the simulator's pull-up" '^1$' "$(q gpio read 27)"
+echo pull-down >$simdir/sim_gpio27/pull
+expect "gpio read 27 follows the simulator's pull-down" '^0$' "$(q gpio read 27)"
+# A 3 s pulse: seen high on the simulator's side while it lasts, low after.
+q gpio pulse 5 3000 1 >/var/tmp/pulse.out &
+pulse=$!
+if wait_for 2.5 sh -c "[ \$(cat $simdir/sim_gpio5/value) = 1 ]"; then
+	pass "gpio pulse 5 3000: line 5 high mid-pulse"
+else
+	fail "gpio pulse 5 3000: line 5 high mid-pulse" "never saw 1"
+fi
+wait $pulse
+expect "  the pulse answered OK and restored line 5 low" '^$ 0$' "$(cat /var/tmp/pulse.out) $(simval 5)"
+# A line another program holds.
+case "$VERSION_CODENAME" in
+bookworm) gpioset --mode=signal $chip 23=1 & ;;
+*) gpioset -c $chip 23=1 & ;;
+esac
+holder=$!
+wait_for 10 sh -c "gpioinfo $chip 2>/dev/null | grep -E '^[[:space:]]*line[[:space:]]+23:' | grep -q gpioset"
+expect "a line held by gpioset: ERR DEVICE ... (in use by gpioset)" \
+	'^DEVICE line 23: .*\(in use by gpioset\)$' "$(q gpio write 23 0)"
+kill $holder; wait $holder 2>/dev/null
+expect "an offset past the end: ERR DEVICE ... out of range" \
+	'^DEVICE line 60: out of range' "$(q gpio read 60)"
+
+# ---- the sandbox -------------------------------------------------------------
+pid=$(mainpid)
+check "the service's /dev holds /dev/$chip" test -c /proc/$pid/root/dev/$chip
+check "the service's /dev has no /dev/mem" test ! -e /proc/$pid/root/dev/mem
+check "the service's /dev has no /dev/vda" test ! -e /proc/$pid/root/dev/vda
+ro=""
+for d in /etc /usr /var/lib /var/log /root /boot /srv; do
+	nsenter -t "$pid" -m -- sh -c "touch $d/.picmd-probe" 2>/dev/null && ro="$ro $d"
+	rm -f "$d/.picmd-probe"
+done
+expect "the service's file system is read-only outside /run/picmd" '^$' "$ro"
+check "  but /run/picmd is writable" nsenter -t "$pid" -m -- sh -c 'touch /run/picmd/.probe && rm /run/picmd/.probe'
+nsenter -t "$pid" -m -- sh -c 'touch /tmp/.picmd-probe /var/tmp/.picmd-probe' 2>/dev/null
+expect "  and its /tmp, /var/tmp are its own (PrivateTmp)" '^$' \
+	"$(ls /tmp/.picmd-probe /var/tmp/.picmd-probe 2>/dev/null)"
+expect "the daemon runs as picmd with no capabilities" '^picmd 0000000000000000$' \
+	"$(ps -o user= -p "$pid") $(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$pid/status)"
+level=$(systemd-analyze security --no-pager picmd 2>&1 | sed -n 's/.*Overall exposure level for picmd.service: \([0-9.]*\).*/\1/p')
+if [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 1.1) }'; then
+	pass "systemd-analyze security picmd: $level (at most 1.1)"
+else
+	fail "systemd-analyze security picmd at most 1.1" "got '${level:-nothing}'"
+fi
+
+# ---- the journal -----------------------------------------------------------
+expect "the journal has the daemon's log at priority info" 'ready: ' \
+	"$(journalctl -u picmd -p info..info -o cat --no-pager _PID=$pid)"
+expect "  and nothing at error or worse" '^$' \
+	"$(journalctl -u picmd -p err -o cat --no-pager _COMM=picmdd)"
+
+# ---- reload, restart, crash, freeze ---------------------------------------
+before="" after=""
+exec 3<>/dev/tcp/127.0.0.1/$port
+echo PING >&3; read -r -t 10 before <&3
+sed -i 's/^level = info/level = debug/' /etc/picmd/picmd.ini
+systemctl reload picmd
+echo PING >&3; read -r -t 10 after <&3
+expect "systemctl reload keeps the connection and the process" \
+	"^OK PONG.OK PONG.$pid\$" "$(echo "$before" | tr -d '\r').$(echo "$after" | tr -d '\r').$(mainpid)"
+exec 3>&-
+since=$(date '+%Y-%m-%d %H:%M:%S')
+q PING >/dev/null
+sleep 1
+expect "  the new log level applies (debug messages in the journal)" 'client .* connected' \
+	"$(journalctl -u picmd -p debug..debug -o cat --no-pager --since "$since")"
+sed -i 's/^level = debug/level = info/' /etc/picmd/picmd.ini
+systemctl reload picmd
+
+systemctl reset-failed picmd
+pid=$(mainpid)
+systemctl restart picmd
+wait_for 60 restarted_from "$pid"
+expect "systemctl restart: a new, ready process" '^yes$' "$(restarted_from "$pid" && echo yes)"
+
+systemctl reset-failed picmd
+pid=$(mainpid); n0=$(systemctl show -p NRestarts --value picmd)
+signal KILL "$pid"
+if wait_for 60 restarted_from "$pid"; then
+	pass "kill -9: restarted by Restart=on-failure (NRestarts $n0 -> $(systemctl show -p NRestarts --value picmd))"
+else
+	fail "kill -9: restarted by Restart=on-failure" "state $(systemctl is-active picmd), MainPID $(mainpid)"
+fi
+
+systemctl reset-failed picmd
+pid=$(mainpid)
+wdog=$(systemctl show -p WatchdogUSec --value picmd)
+t0=$(date +%s)
+signal STOP "$pid"
+if wait_for 90 restarted_from "$pid"; then
+	dt=$(( $(date +%s) - t0 ))
+	if journalctl -u picmd -o cat --no-pager | grep -qi 'watchdog timeout'; then
+		pass "kill -STOP: the watchdog ($wdog) killed and restarted it after ${dt} s"
+	else
+		fail "kill -STOP: watchdog restart" "restarted after ${dt} s, but no watchdog timeout in the journal"
+	fi
+else
+	fail "kill -STOP: watchdog restart" "not restarted within 90 s (WatchdogSec $wdog)"
+	signal CONT "$pid" 2>/dev/null
+fi
+
+# ---- socket activation ------------------------------------------------------
+systemctl reset-failed picmd
+systemctl stop picmd
+systemctl enable --now picmd.socket >/dev/null 2>&1
+expect "with picmd.socket and the service stopped: inactive" '^inactive$' "$(systemctl is-active picmd)"
+expect "  a connection starts it and is answered" 'PONG' "$(q PING)"
+expect "  the service is then active" '^active$' "$(systemctl is-active picmd)"
+expect "  serving systemd's sockets" 'socket activation' \
+	"$(journalctl -u picmd -o cat --no-pager _PID=$(mainpid))"
+systemctl stop picmd picmd.socket
+systemctl disable picmd.socket >/dev/null 2>&1
+systemctl start picmd
+wait_for 60 active
+
+# ---- the TCP listener, from the host ---------------------------------------
+install -m 0640 -g picmd $share/token /etc/picmd/token
+sed -i "s|^listen = .*|listen = 127.0.0.1:$port, 0.0.0.0:$lanport, unix:/run/picmd/picmd.sock|" /etc/picmd/picmd.ini
+sed -i 's|^\[security\]$|[security]\ntoken_file = /etc/picmd/token\nallow = 10.0.2.0/24, 127.0.0.0/8|' /etc/picmd/picmd.ini
+mkdir -p /etc/systemd/system/picmd.service.d
+sed 's|^IPAddressAllow=.*|IPAddressAllow=10.0.2.0/24|' $share/lan.conf >/etc/systemd/system/picmd.service.d/lan.conf
+systemctl daemon-reload
+systemctl reset-failed picmd
+systemctl restart picmd
+wait_for 60 active
+check "picmdd -t accepts the LAN listener with a token" picmdd -t -c /etc/picmd/picmd.ini
+expect "a loopback client needs the token too" 'DENIED' "$(q gpio chip)"
+expect "  and is served with it" '^backend=chip' "$(q -a /etc/picmd/token gpio chip)"
+touch $share/host-ready
+if wait_for 180 test -e $share/host-done; then
+	expect "the host's authenticated 'gpio write 18 1' reached the chip" '^1$' "$(simval 18)"
+	expect "the journal has the host's wrong token, at priority warning" \
+		'client 10\.0\.2\.2:[0-9]+: wrong token' \
+		"$(journalctl -u picmd -o cat --no-pager -p warning..warning)"
+else
+	fail "the host's checks" "no host-done within 180 s"
+fi
+rm -f /etc/systemd/system/picmd.service.d/lan.conf
+# A token owned by group picmd would keep the user on purge (postrm).
+rm -f /etc/picmd/token
+
+# ---- purge ---------------------------------------------------------------------
+check "apt purge picmd" timeout 300 apt-get purge -y -q picmd
+expect "  the picmd user is gone" '^$' "$(getent passwd picmd)"
+expect "  no unit, no configuration left" '^inactive.no$' \
+	"$(systemctl is-active picmd).$(test -e /etc/picmd && echo yes || echo no)"
+
+journalctl -b --no-pager >$share/journal.txt 2>&1
+touch $share/done
+sync
