@@ -94,6 +94,16 @@ else
 	info "test_gpio_chip not shipped (prebuilt package): skipped"
 fi
 
+# i2c-stub: a real I2C adapter, for the buses' commands to come.
+if modprobe i2c-dev && modprobe i2c-stub chip_addr=0x50; then
+	bus=$(i2cdetect -l | awk '/SMBus stub/ { sub("i2c-", "", $1); print $1; exit }')
+	i2cset -y "$bus" 0x50 0x10 0xa5 b 2>/dev/null
+	expect "i2c-stub: an I2C adapter that i2c-tools can use (i2c-${bus:-?})" '^0xa5$' \
+		"$(i2cget -y "${bus:-0}" 0x50 0x10 b 2>&1)"
+else
+	fail "i2c-stub loads" "$(modprobe i2c-stub chip_addr=0x50 2>&1)"
+fi
+
 # ---- install ----------------------------------------------------------------
 deb=$(ls $share/picmd_*.deb | head -n 1)
 cp "$deb" /var/tmp/

@@ -17,6 +17,7 @@ does not finish, or on an image that cannot be made.
 """
 
 import argparse
+import ctypes
 import os
 import secrets
 import shutil
@@ -184,7 +185,8 @@ def one_suite(suite, args, tally):
     t_boot = time.monotonic()
     qemu = subprocess.Popen(cmd, cwd=TOP, stdin=subprocess.DEVNULL,
                             stdout=open(os.path.join(rundir, "qemu.log"), "w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=die_with_parent)
     seen = 0
     booted = None
     host_done = False
@@ -236,6 +238,12 @@ def one_suite(suite, args, tally):
                   f"qemu exited (status {qemu.returncode}) first; console:\n{tail(console)}")
     log(f"   {suite}: boot {booted or 0:.0f} s, cycle {cycle:.0f} s, "
         f"all {time.monotonic() - t_all:.0f} s")
+
+
+def die_with_parent():
+    """In the child: SIGKILL when this harness dies, however it dies."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def stop(qemu):
