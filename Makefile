@@ -32,6 +32,15 @@ SYSROOT_SUITE	:= $(filter-out $(HOST_SUITE),$(SUITE))
 BUILD		?= build/$(ARCH)$(if $(SYSROOT_SUITE),-$(SYSROOT_SUITE))
 endif
 
+# 64-bit time_t where the target release built its libraries so: Debian
+# 13 moved its 32-bit ARM ports (armhf, armel) to it (the "t64"
+# transition; i386 kept 32 bits, Debian 12 did too).  libevent's struct
+# timeval must mean the same to us as to it, or every timer is wrong.
+TARGET_SUITE	:= $(if $(ARCH),$(SUITE),$(shell . /etc/os-release 2>/dev/null && echo "$$VERSION_CODENAME"))
+TARGET_DEBARCH	:= $(if $(ARCH),$(ARCH),$(shell dpkg --print-architecture 2>/dev/null))
+TIME64_CFLAGS	:= $(if $(filter armhf armel,$(TARGET_DEBARCH)),$(if \
+		   $(filter buster bullseye bookworm,$(TARGET_SUITE)),,-D_TIME_BITS=64))
+
 SANITIZE	?=
 ifeq ($(SANITIZE),)
 BUILD		?= build
@@ -67,7 +76,8 @@ CFLAGS		?= -O2 -g
 # _FILE_OFFSET_BITS=64: 64-bit off_t and ino_t on 32-bit targets (armhf)
 # too, as libevent's headers define it anyway; without it readdir() and
 # stat() fail with EOVERFLOW on 64-bit offsets and inode numbers.
-ALL_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
+ALL_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+		   $(TIME64_CFLAGS) $(WARN) \
 		   $(CFLAGS) $(SANFLAGS) \
 		   -Iinclude -DPICMD_VERSION='"$(VERSION)"' \
 		   -DPICMD_PLUGIN_DIR='"$(PREFIX)/lib/picmd/commands"'
