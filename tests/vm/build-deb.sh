@@ -1,6 +1,6 @@
 #!/bin/sh
-# The Debian package of this tree for one release, built in a fresh root
-# of that release (tools/suite-root.sh) the way a user of it would:
+# The Debian package of this tree for one release, built in a root of
+# that release (tools/suite-root.sh) the way a user of it would:
 # "make deb" (DEB_BUILD_OPTIONS=nocheck: the other legs run the tests),
 # then the gpio-sim unit test (build/tests/test_gpio_chip) built there
 # too, so the guest can run it against its real chip.
@@ -41,11 +41,19 @@ if [ "$(cat "$out/key" 2>/dev/null)" = "$key" ] && ls "$out"/picmd_*.deb >/dev/n
 fi
 
 [ "$(id -u)" -eq 0 ] || { echo "picmd-vm: building the $suite package needs root (chroot, mounts)" >&2; exit 1; }
+# The root is kept between builds, with the build dependencies "make deb"
+# installed in it the first time (make test-suite checks a build in a
+# fresh root); a new root when tools/suite-root.sh's recipe changes.
 root=$(pwd)/build/vm/pkgroot-$suite
-rm -rf "$root" "$out/key" "$out"/*.deb "$out/test_gpio_chip" "$out/commands"
-mkdir -p "$root"
-tar -xf "$tar" -C "$root"
+rm -rf "$out/key" "$out"/*.deb "$out/test_gpio_chip" "$out/commands"
+if ! cmp -s "$tar.recipe" "$root/.picmd-vm-root" 2>/dev/null; then
+	rm -rf "$root"
+	mkdir -p "$root"
+	tar -xf "$tar" -C "$root"
+	cp "$tar.recipe" "$root/.picmd-vm-root"
+fi
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+rm -rf "$root/root/picmd"
 mkdir -p "$root/root/picmd"
 git ls-files -z --cached --others --exclude-standard |
 	tar --null -T - --ignore-failed-read -cf - 2>/dev/null |
@@ -74,7 +82,7 @@ cp "$root"/root/picmd/build/deb/picmd_*.deb "$out/"
 cp "$root/root/picmd/build/tests/test_gpio_chip" "$out/"
 mkdir -p "$out/commands"
 cp "$root"/root/picmd/build/commands/*.so "$out/commands/"
-rm -rf "$root"
+rm -rf "$root/root/picmd"
 echo "$key" >"$out/key"
 echo "picmd-vm: $suite package built in $(( $(date +%s) - start )) s" >&2
 ls "$out"/picmd_*.deb
