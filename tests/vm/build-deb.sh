@@ -9,8 +9,8 @@
 #   loads (OUTDIR/commands, from /root/picmd/build/commands); prints the .deb's
 #   path.  Kept while the tree's files (as git sees them, uncommitted
 #   changes included) and the root's recipe stay the same.
-#   PICMD_VM_DEB=path uses that package instead and builds nothing (the
-#   unit test is then not shipped).
+#   PICMD_VM_DEB=path uses that package instead, from OUTDIR-given/, and
+#   builds nothing (the unit test is then not shipped).
 # Needs root (chroot, mounts in a private namespace).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -22,6 +22,9 @@ out=$(cd "$out" && pwd)
 
 if [ -n "${PICMD_VM_DEB:-}" ]; then
 	[ -f "$PICMD_VM_DEB" ] || { echo "picmd-vm: PICMD_VM_DEB=$PICMD_VM_DEB: no such file" >&2; exit 1; }
+	# Beside the built package's directory, which stays as it is.
+	out=$out-given
+	mkdir -p "$out"
 	rm -rf "$out"/*.deb "$out/test_gpio_chip" "$out/commands" "$out/key"
 	cp "$PICMD_VM_DEB" "$out/"
 	ls "$out"/picmd_*.deb
