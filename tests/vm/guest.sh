@@ -17,7 +17,7 @@
 # bounded; a check that fails does not stop the others.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0
+export LANG=C.UTF-8 SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 share=/mnt/share
 results=$share/results
 port=15769	# the package's loopback listener
@@ -270,7 +270,7 @@ expect "with picmd.socket and the service stopped: inactive" '^inactive$' "$(sys
 expect "  a connection starts it and is answered" 'PONG' "$(q PING)"
 expect "  the service is then active" '^active$' "$(systemctl is-active picmd)"
 expect "  serving systemd's sockets" 'socket activation' \
-	"$(journalctl -u picmd -o cat --no-pager _PID=$(mainpid))"
+	"$(journalctl -u picmd -o cat --no-pager "_PID=$(mainpid)")"
 systemctl stop picmd picmd.socket
 systemctl disable picmd.socket >/dev/null 2>&1
 systemctl start picmd
