@@ -19,12 +19,19 @@
 #                       stays the administrator's)
 #   any other PREFIX    /etc/systemd/system, /etc/sysusers.d, /etc/tmpfiles.d
 #
+# The udev rule giving /dev/gpiochip* to group gpio (systemd/picmd.udev)
+# goes to udev's own rules directory beside the units' (/lib/udev/rules.d
+# on Debian 12, /usr/lib/udev/rules.d on 13) with PREFIX=/usr, and to
+# /etc/udev/rules.d otherwise (udev does not look in /usr/local).
+#
 # Each directory can be set on the command line: bindir sbindir plugindir
-# includedir mandir sysconfdir systemdsystemunitdir sysusersdir tmpfilesdir.
+# includedir mandir sysconfdir systemdsystemunitdir sysusersdir tmpfilesdir
+# udevrulesdir.
 #
 # Without DESTDIR, as root, install also creates the picmd user
-# (systemd-sysusers), /run/picmd (systemd-tmpfiles) and reloads systemd;
-# it enables nothing.  uninstall stops and disables the units first, and
+# (systemd-sysusers), /run/picmd (systemd-tmpfiles), applies the udev
+# rule to the chips already there and reloads systemd; it enables
+# nothing.  uninstall stops and disables the units first, and
 # leaves the picmd user and group (userdel picmd removes them).
 
 bindir		?= $(PREFIX)/bin
@@ -49,6 +56,11 @@ endif
 systemdsystemunitdir ?= $(word 1,$(SYSTEMD_DIRS))
 sysusersdir	?= $(word 2,$(SYSTEMD_DIRS))
 tmpfilesdir	?= $(word 3,$(SYSTEMD_DIRS))
+ifeq ($(PREFIX),/usr)
+udevrulesdir	?= $(if $(filter /lib/%,$(systemdsystemunitdir)),/lib,/usr/lib)/udev/rules.d
+else
+udevrulesdir	?= /etc/udev/rules.d
+endif
 
 # The installed files whose content depends on the directories above.
 INSTALL_SED	:= sed -e 's|/usr/sbin/picmdd|$(sbindir)/picmdd|g' \
@@ -77,11 +89,17 @@ $(BUILD)/obj/config.o: $(PREFIX_STAMP)
 .PHONY: install install-files uninstall deb check-systemd deps-deb
 
 define install_files
+	@# The user and group first: udev resolves the group a rule names
+	@# when it reads the rule, which may be as soon as it is copied.
+	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ] && \
+	    command -v systemd-sysusers >/dev/null 2>&1; then \
+		systemd-sysusers $(CURDIR)/systemd/picmd.sysusers; fi
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) \
 		$(DESTDIR)$(plugindir) $(DESTDIR)$(includedir)/picmd \
 		$(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man8 \
 		$(DESTDIR)$(sysconfdir)/picmd $(DESTDIR)$(systemdsystemunitdir) \
-		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir)
+		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(udevrulesdir)
 	$(INSTALL) -m 0755 $(BUILD)/picmdd $(DESTDIR)$(sbindir)/picmdd
 	$(INSTALL) -m 0755 $(BUILD)/picmd $(DESTDIR)$(bindir)/picmd
 	$(INSTALL) -m 0644 $(PLUGINS) $(DESTDIR)$(plugindir)/
@@ -94,6 +112,7 @@ define install_files
 		$(DESTDIR)$(systemdsystemunitdir)/picmd.socket
 	$(INSTALL) -m 0644 systemd/picmd.sysusers $(DESTDIR)$(sysusersdir)/picmd.conf
 	$(INSTALL) -m 0644 systemd/picmd.tmpfiles $(DESTDIR)$(tmpfilesdir)/picmd.conf
+	$(INSTALL) -m 0644 systemd/picmd.udev $(DESTDIR)$(udevrulesdir)/60-picmd.rules
 	@if [ -e $(PICMD_CONF) ]; then \
 		echo "picmd: kept the existing $(PICMD_CONF)"; \
 	else \
@@ -103,10 +122,11 @@ define install_files
 		mv $(PICMD_CONF).tmp $(PICMD_CONF); \
 	fi
 	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then \
-		if command -v systemd-sysusers >/dev/null 2>&1; then \
-			systemd-sysusers $(sysusersdir)/picmd.conf; fi; \
 		if command -v systemd-tmpfiles >/dev/null 2>&1; then \
 			systemd-tmpfiles --create $(tmpfilesdir)/picmd.conf; fi; \
+		if [ -S /run/udev/control ]; then \
+			udevadm control --reload && \
+			udevadm trigger --subsystem-match=gpio --action=change; fi; \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
 		echo "picmd: installed; start it with: systemctl enable --now picmd"; \
 	fi
@@ -135,7 +155,8 @@ uninstall:
 	rm -f $(DESTDIR)$(mandir)/man1/picmd.1 $(DESTDIR)$(mandir)/man8/picmdd.8
 	rm -f $(DESTDIR)$(systemdsystemunitdir)/picmd.service \
 		$(DESTDIR)$(systemdsystemunitdir)/picmd.socket \
-		$(DESTDIR)$(sysusersdir)/picmd.conf $(DESTDIR)$(tmpfilesdir)/picmd.conf
+		$(DESTDIR)$(sysusersdir)/picmd.conf $(DESTDIR)$(tmpfilesdir)/picmd.conf \
+		$(DESTDIR)$(udevrulesdir)/60-picmd.rules
 	@if [ ! -e $(PICMD_CONF) ]; then :; \
 	elif $(INSTALL_SED) config/picmd.ini.in | cmp -s - $(PICMD_CONF); then \
 		echo "rm -f $(PICMD_CONF)"; rm -f $(PICMD_CONF); \
@@ -148,6 +169,8 @@ uninstall:
 		$(DESTDIR)$(patsubst %/,%,$(dir $(systemdsystemunitdir))) \
 		$(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
 		$(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man8 2>/dev/null || true
+	@if [ '$(udevrulesdir)' != /etc/udev/rules.d ]; then \
+		rmdir $(DESTDIR)$(udevrulesdir) $(DESTDIR)$(dir $(udevrulesdir)) 2>/dev/null || true; fi
 	@if [ -z '$(DESTDIR)' ]; then rmdir /run/picmd 2>/dev/null || true; fi
 	@if [ -z '$(DESTDIR)' ] && [ -d /run/systemd/system ]; then \
 		systemctl daemon-reload; fi

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, when they are missing.
-# usage: tools/deps.sh build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb|suite-root
+# usage: tools/deps.sh build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb|suite-root|vm
 # Uses apt-get (through sudo when not root); without apt-get it names the
 # packages in one line and fails.
 set -eu
@@ -23,6 +23,9 @@ cross="make pkg-config python3 qemu-user-static"
 deb="$test build-essential debhelper dpkg-dev lintian"
 # A root of another Debian release (tools/suite-root.sh).
 suite_root="mmdebstrap debian-archive-keyring"
+# The VM leg (mk/vm.mk): qemu, the images (mmdebstrap, mkfs.ext4 -d), the
+# host harness, dpkg-deb.
+vm="$suite_root qemu-system-x86 qemu-utils e2fsprogs python3 dpkg-dev"
 
 # systemd-dev where the archive has it (apt's lists fetched first on a
 # machine that has none yet), else systemd.
@@ -49,7 +52,8 @@ cross-arm64) want="$cross gcc-aarch64-linux-gnu" ;;
 cross-armhf) want="$cross gcc-arm-linux-gnueabihf" ;;
 deb) want="$deb $(systemd_pc_package)" ;;
 suite-root) want=$suite_root ;;
-*) echo "usage: $0 build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb|suite-root" >&2; exit 2 ;;
+vm) want=$vm ;;
+*) echo "usage: $0 build|test|fuzz|valgrind|bench|cross-arm64|cross-armhf|deb|suite-root|vm" >&2; exit 2 ;;
 esac
 
 missing=""

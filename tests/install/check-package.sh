@@ -46,6 +46,9 @@ check "depends on $gpiod_lib (from shlibs)" \
 	sh -c "dpkg-query -W -f='\${Depends}' picmd | grep -q '$gpiod_lib'"
 check "the service unit in $unitdir" test -f "$unitdir/picmd.service"
 check "the socket unit in $unitdir" test -f "$unitdir/picmd.socket"
+udevdir=$(dirname "$(dirname "$unitdir")")/udev/rules.d
+check "the udev rule for /dev/gpiochip* in $udevdir" \
+	grep -q 'KERNEL=="gpiochip\*", GROUP="gpio"' "$udevdir/60-picmd.rules"
 if [ "$unitdir" = /usr/lib/systemd/system ]; then
 	check "nothing under /lib" sh -c "! dpkg -L picmd | grep -q '^/lib/'"
 fi

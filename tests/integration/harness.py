@@ -449,6 +449,36 @@ class Context:
         shutil.rmtree(self.tmp, ignore_errors=True)
         return problems
 
+    def process_report(self):
+        """The signal state of each daemon still running (what a failed
+        test about signals needs to tell a lost signal from a blocked or
+        ignored one), read before the cleanup stops them."""
+        out = []
+        for d in self.daemons:
+            if d.proc.poll() is not None:
+                continue
+            try:
+                with open("/proc/%d/status" % d.pid) as f:
+                    sig = [line.strip() for line in f
+                           if line.startswith(("State", "SigPnd", "ShdPnd",
+                                               "SigBlk", "SigIgn",
+                                               "SigCgt"))]
+                # Threads with a signal pending, and each thread's mask
+                # (the workers block everything; the loop thread nothing).
+                blocked = []
+                for tid in sorted(os.listdir("/proc/%d/task" % d.pid)):
+                    with open("/proc/%d/task/%s/status" % (d.pid, tid)) as f:
+                        fields = dict(line.rstrip("\n").split(":\t", 1)
+                                      for line in f if ":\t" in line)
+                    blocked.append("%s SigPnd=%s SigBlk=%s" % (
+                        tid, fields.get("SigPnd"), fields.get("SigBlk")))
+            except (OSError, ValueError) as e:
+                out.append("daemon %d: /proc: %s" % (d.pid, e))
+                continue
+            out.append("daemon %d before cleanup: %s" % (d.pid, "; ".join(sig)))
+            out.append("  threads: " + ", ".join(blocked))
+        return out
+
     def stderr_report(self, lines=40):
         out = []
         for d in self.daemons:

@@ -64,6 +64,8 @@ def run_one(build, fn):
     except Exception:
         problems.append(traceback.format_exc().rstrip())
     failed_body = bool(problems)
+    if failed_body:
+        problems.extend(ctx.process_report())
     problems.extend(ctx.cleanup())
     if problems and (failed_body or ctx.daemons):
         problems.extend(ctx.stderr_report())

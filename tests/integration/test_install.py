@@ -83,6 +83,14 @@ def read(path):
         return f.read()
 
 
+def udev_rules_dir(prefix, unitdir):
+    """Beside the units for PREFIX=/usr (/lib or /usr/lib), where udev
+    reads them; /etc/udev/rules.d for any other prefix."""
+    if prefix != "/usr":
+        return "/etc/udev/rules.d"
+    return unitdir.replace("/systemd/system", "/udev/rules.d")
+
+
 def expected_files(prefix, unitdir, sysusersdir, tmpfilesdir):
     want = {
         prefix + "/sbin/picmdd": 0o755,
@@ -95,6 +103,7 @@ def expected_files(prefix, unitdir, sysusersdir, tmpfilesdir):
         unitdir + "/picmd.socket": 0o644,
         sysusersdir + "/picmd.conf": 0o644,
         tmpfilesdir + "/picmd.conf": 0o644,
+        udev_rules_dir(prefix, unitdir) + "/60-picmd.rules": 0o644,
     }
     for name in PLUGIN_SOURCES:
         want["%s/lib/picmd/commands/%s.so" % (prefix, name)] = 0o644
@@ -146,7 +155,9 @@ def test_install_with_prefix_usr(t):
              "the unit for PREFIX=/usr (the source's own paths)")
     for src, inst in (("picmd.socket", unitdir + "/picmd.socket"),
                       ("picmd.sysusers", "/usr/lib/sysusers.d/picmd.conf"),
-                      ("picmd.tmpfiles", "/usr/lib/tmpfiles.d/picmd.conf")):
+                      ("picmd.tmpfiles", "/usr/lib/tmpfiles.d/picmd.conf"),
+                      ("picmd.udev", udev_rules_dir("/usr", unitdir) +
+                       "/60-picmd.rules")):
         check_eq(read(dest + inst), read(os.path.join(TOP, "systemd", src)),
                  inst)
     for src, inst in (("include/picmd/plugin.h",

@@ -55,7 +55,6 @@ if ! cmp -s "$tar.recipe" "$root/.picmd-vm-root" 2>/dev/null; then
 	tar -xf "$tar" -C "$root"
 	cp "$tar.recipe" "$root/.picmd-vm-root"
 fi
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 rm -rf "$root/root/picmd"
 mkdir -p "$root/root/picmd"
 git ls-files -z --cached --others --exclude-standard |
@@ -64,18 +63,9 @@ git ls-files -z --cached --others --exclude-standard |
 
 echo "picmd-vm: building the $suite package (make deb in a $suite root)" >&2
 start=$(date +%s)
-unshare --mount --pid --fork --kill-child -- sh -eu -c '
-	root=$1
-	mount --make-rprivate /
-	mount -t proc proc "$root/proc"
-	mount --rbind /sys "$root/sys"
-	mount --rbind /dev "$root/dev"
-	mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$root/tmp"
-	exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		LANG=C.UTF-8 DEB_BUILD_OPTIONS=nocheck DEBIAN_FRONTEND=noninteractive \
-		sh -euc "cd /root/picmd && make deb && make build/tests/test_gpio_chip"
-' sh "$root" >"$out/build.log" 2>&1 || {
+tools/suite-enter.sh "$root" \
+	'DEB_BUILD_OPTIONS=nocheck make deb && make build/tests/test_gpio_chip' \
+	>"$out/build.log" 2>&1 || {
 	tail -n 30 "$out/build.log" >&2
 	echo "picmd-vm: make deb failed in the $suite root (log: $out/build.log)" >&2
 	exit 1

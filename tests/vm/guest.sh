@@ -6,7 +6,6 @@
 #   picmd_*.deb        the package for this release
 #   test_gpio_chip     the project's gpio-sim unit test and commands/ (its
 #                      plugins), built in the same release's root
-#   60-gpiochip.rules  the udev rule giving /dev/gpiochip* to group gpio
 #   lan.conf           the project's LAN drop-in (systemd/dropins/lan.conf)
 #   token              the token of the TCP listener the host checks
 #
@@ -111,6 +110,15 @@ deb=/var/tmp/$(basename "$deb")
 check "apt install ./$(basename "$deb") (offline)" \
 	timeout 300 apt-get install -y -q "$deb"
 check "user picmd exists, in group gpio" sh -c 'id -nG picmd | grep -qw gpio'
+expect "the package's version names the release (+deb$VERSION_ID)" "\+deb$VERSION_ID\$" \
+	"$(dpkg-query -W -f='${Version}' picmd)"
+gpiod_lib=libgpiod2
+[ "$VERSION_ID" -ge 13 ] && gpiod_lib=libgpiod3
+expect "it depends on $gpiod_lib (from shlibs)" "$gpiod_lib" \
+	"$(dpkg-query -W -f='${Depends}' picmd)"
+if [ "$VERSION_ID" -ge 13 ]; then
+	expect "no file under /lib (merged /usr)" '^0$' "$(dpkg -L picmd | grep -c '^/lib/')"
+fi
 check "picmd.service enabled" systemctl is-enabled picmd
 wait_for 60 active
 expect "picmd.service active after install" '^active$' "$(systemctl is-active picmd)"
@@ -119,8 +127,7 @@ expect "Type=notify readiness reached (status text)" \
 expect "the daemon answers PING" 'PONG' "$(q PING)"
 
 # ---- a Pi-shaped gpio-sim chip ---------------------------------------------
-install -m 0644 $share/60-gpiochip.rules /etc/udev/rules.d/
-udevadm control --reload
+# The package's udev rule gives the chip to group gpio.
 sim=/sys/kernel/config/gpio-sim/pi
 mkdir $sim $sim/gpio-bank0
 echo 54 >$sim/gpio-bank0/num_lines
@@ -136,6 +143,13 @@ udevadm settle --timeout=60
 info "gpio-sim chip $chip ($simdir)"
 expect "/dev/$chip is a character device of group gpio, mode 660" \
 	'^crw-rw---- gpio$' "$(stat -c '%A %G' /dev/$chip 2>&1)"
+if [ "$(stat -c %G /dev/$chip 2>&1)" != gpio ]; then
+	info "udev rules for gpio: $(grep -l gpiochip /etc/udev/rules.d/* /lib/udev/rules.d/* /usr/lib/udev/rules.d/* 2>/dev/null | tr '\n' ' ')"
+	info "group gpio: $(getent group gpio)"
+	journalctl -b -u systemd-udevd --no-pager 2>&1 | tail -n 8 | while read -r l; do info "udevd: $l"; done
+	udevadm test "$(udevadm info -q path /dev/$chip)" 2>&1 | grep -iE 'group|mode|60-picmd' | head -n 8 |
+		while read -r l; do info "udevadm test: $l"; done
+fi
 systemctl restart picmd
 wait_for 60 active
 expect "gpio chip: backend=chip, the Pi header chip picked by chip = auto" \

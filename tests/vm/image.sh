@@ -55,7 +55,7 @@ if [ -f "$dir/disk.img" ] && [ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.img" ] &
 fi
 [ "$(id -u)" -eq 0 ] || { echo "picmd-vm: making the $suite image needs root (mmdebstrap, mkfs.ext4 -d)" >&2; exit 1; }
 command -v mmdebstrap >/dev/null 2>&1 && command -v mkfs.ext4 >/dev/null 2>&1 ||
-	tests/vm/deps.sh >&2
+	tools/deps.sh vm >&2
 
 start=$(date +%s)
 root=$dir/root

@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -35,22 +36,32 @@ BOOT_TIMEOUT = int(os.environ.get("PICMD_VM_BOOT_TIMEOUT", "300"))
 RUN_TIMEOUT = int(os.environ.get("PICMD_VM_TIMEOUT", "1200"))
 
 
-def log(msg):
-    print(msg, flush=True)
+_print_lock = threading.Lock()
+
+
+def log(msg, prefix=""):
+    """One whole line (the guests run side by side, each with a prefix)."""
+    with _print_lock:
+        for line in msg.split("\n"):
+            print(prefix + line, flush=True)
 
 
 class Tally:
-    def __init__(self):
+    def __init__(self, prefix=""):
         self.passed = 0
         self.failed = 0
+        self.prefix = prefix
+
+    def log(self, msg):
+        log(msg, self.prefix)
 
     def add(self, ok, name, why=""):
         if ok:
             self.passed += 1
-            log(f"  PASS {name}")
+            self.log(f"  PASS {name}")
         else:
             self.failed += 1
-            log(f"  FAIL {name}" + (f": {why}" if why else ""))
+            self.log(f"  FAIL {name}" + (f": {why}" if why else ""))
 
 
 def free_port():
@@ -148,17 +159,17 @@ def tail(path, n=25):
 def one_suite(suite, args, tally):
     base = os.path.join(TOP, "build", "vm")
     t_all = time.monotonic()
-    log(f"== VM {suite}: package")
+    tally.log(f"== VM {suite}: package")
     out, dt = run([os.path.join(VM, "build-deb.sh"), suite, os.path.join(base, "pkg-" + suite)],
                   f"building the {suite} package")
     deb = out.splitlines()[-1]
-    log(f"   {os.path.relpath(deb, TOP)} ({dt:.0f} s)")
-    log(f"== VM {suite}: image")
+    tally.log(f"   {os.path.relpath(deb, TOP)} ({dt:.0f} s)")
+    tally.log(f"== VM {suite}: image")
     img = os.path.join(base, suite)
     _, dt = run([os.path.join(VM, "image.sh"), suite, deb, img], f"making the {suite} image")
     with open(os.path.join(img, "kernel-version")) as f:
         kver = f.read().strip()
-    log(f"   build/vm/{suite}/disk.img, kernel {kver} ({dt:.0f} s)")
+    tally.log(f"   build/vm/{suite}/disk.img, kernel {kver} ({dt:.0f} s)")
 
     rundir = os.path.join(base, "run-" + suite)
     share = os.path.join(rundir, "share")
@@ -166,7 +177,6 @@ def one_suite(suite, args, tally):
     os.makedirs(share)
     shutil.copy(deb, share)
     shutil.copy(os.path.join(VM, "guest.sh"), share)
-    shutil.copy(os.path.join(VM, "60-gpiochip.rules"), share)
     shutil.copy(os.path.join(TOP, "systemd", "dropins", "lan.conf"), share)
     pkg = os.path.dirname(deb)
     if os.path.exists(os.path.join(pkg, "test_gpio_chip")):
@@ -179,7 +189,7 @@ def one_suite(suite, args, tally):
     results = os.path.join(share, "results")
     port = free_port()
 
-    log(f"== VM {suite}: boot (qemu TCG, {args.cpus} CPUs, {args.mem} MB; "
+    tally.log(f"== VM {suite}: boot (qemu TCG, {args.cpus} CPUs, {args.mem} MB; "
         f"console: {os.path.relpath(console, TOP)}; 127.0.0.1:{port} -> guest:{GUEST_PORT})")
     cmd = qemu_command(img, share, console, port, args.cpus, args.mem)
     t_boot = time.monotonic()
@@ -198,7 +208,7 @@ def one_suite(suite, args, tally):
             if os.path.exists(results):
                 if booted is None:
                     booted = now - t_boot
-                    log(f"   guest up, checks started after {booted:.0f} s")
+                    tally.log(f"   guest up, checks started after {booted:.0f} s")
                 with open(results, errors="replace") as f:
                     lines = f.read().splitlines(keepends=True)
                 # Only whole lines: the guest may be writing the last one.
@@ -212,7 +222,7 @@ def one_suite(suite, args, tally):
                         name, _, why = rest.partition(": ")
                         tally.add(False, name, why)
                     else:
-                        log(f"  {line}")
+                        tally.log(f"  {line}")
             if not host_done and os.path.exists(os.path.join(share, "host-ready")):
                 host_checks(port, token, tally)
                 open(os.path.join(share, "host-done"), "w").close()
@@ -236,7 +246,7 @@ def one_suite(suite, args, tally):
     if booted is not None and not guest_done:
         tally.add(False, "the guest finished its checks",
                   f"qemu exited (status {qemu.returncode}) first; console:\n{tail(console)}")
-    log(f"   {suite}: boot {booted or 0:.0f} s, cycle {cycle:.0f} s, "
+    tally.log(f"   {suite}: boot {booted or 0:.0f} s, cycle {cycle:.0f} s, "
         f"all {time.monotonic() - t_all:.0f} s")
 
 
@@ -260,31 +270,52 @@ def stop(qemu):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", action="append", choices=["trixie", "bookworm"])
-    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--cpus", type=int, default=None,
+                    help="vCPUs per guest (default: the host's cores shared among the guests)")
     ap.add_argument("--mem", type=int, default=1024)
     args = ap.parse_args()
     suites = args.suite or ["trixie", "bookworm"]
 
-    # SIGTERM (a CI timeout) ends the run like Ctrl-C: through the finally
-    # blocks that stop qemu.
+    # SIGTERM (a CI timeout) ends the run like Ctrl-C; each qemu, started
+    # with PR_SET_PDEATHSIG, is killed when the harness goes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if os.geteuid() != 0:
         log("picmd-vm: make test-vm needs root (mmdebstrap, chroot, mkfs.ext4 -d)")
         return 1
+    if args.cpus is None:
+        # Side by side, each guest gets its share of the host's cores.
+        args.cpus = max(1, (os.cpu_count() or 1) // len(suites))
     t0 = time.monotonic()
-    total = Tally()
-    for suite in suites:
-        tally = Tally()
+    tallies = {}
+
+    def one(suite):
+        tally = tallies[suite]
         try:
             one_suite(suite, args, tally)
         except RuntimeError as e:
             tally.add(False, f"{suite}: {e}", "see the messages above")
-        log(f"== VM {suite}: {tally.passed} passed, {tally.failed} failed")
-        total.passed += tally.passed
-        total.failed += tally.failed
-    log(f"VM leg ({', '.join(suites)}): {total.passed} passed, {total.failed} failed "
+        except Exception as e:      # a harness bug must not pass as a run
+            tally.add(False, f"{suite}: the harness failed", repr(e))
+        tally.log(f"== VM {suite}: {tally.passed} passed, {tally.failed} failed")
+
+    # The guests are independent (their own package, image, port and run
+    # directory) and each is mostly one busy thread (dpkg, mmdebstrap,
+    # qemu's TCG): side by side, a run takes about as long as its
+    # slower guest.
+    threads = []
+    for suite in suites:
+        tallies[suite] = Tally("[%s] " % suite if len(suites) > 1 else "")
+        th = threading.Thread(target=one, args=(suite,), daemon=True)
+        th.start()
+        threads.append(th)
+    for th in threads:
+        while th.is_alive():    # joined in steps, so SIGTERM is handled
+            th.join(1)
+    passed = sum(t.passed for t in tallies.values())
+    failed = sum(t.failed for t in tallies.values())
+    log(f"VM leg ({', '.join(suites)}): {passed} passed, {failed} failed "
         f"in {time.monotonic() - t0:.0f} s")
-    return 1 if total.failed or not total.passed else 0
+    return 1 if failed or not passed else 0
 
 
 if __name__ == "__main__":
