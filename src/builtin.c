@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "conn_events.h"
 #include "dispatch.h"
 #include "proto.h"
 #include "server.h"
@@ -112,6 +113,36 @@ cmd_auth(struct conn *c, int argc, char *const *argv, struct strbuf *text)
 	return conn_auth(c, argv[0], text);
 }
 
+/* Every pattern is checked before any is added: all or nothing. */
+static int
+cmd_subscribe(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	for (int i = 0; i < argc; i++)
+		if (conn_subscribe(c, argv[i], text) == -1)
+			return PICMD_ERR_ARGS;
+	return REPLY_OK;
+}
+
+static int
+cmd_unsubscribe(struct conn *c, int argc, char *const *argv,
+    struct strbuf *text)
+{
+	for (int i = 0; i < argc; i++)
+		if (conn_unsubscribe(c, argv[i], text) == -1)
+			return PICMD_ERR_ARGS;
+	return REPLY_OK;
+}
+
+static int
+cmd_subscriptions(struct conn *c, int argc, char *const *argv,
+    struct strbuf *text)
+{
+	(void)argc;
+	(void)argv;
+	conn_subscriptions(c, text);
+	return REPLY_OK;
+}
+
 static const struct {
 	const char	*name;
 	const char	*usage;
@@ -128,6 +159,11 @@ static const struct {
 	{ "quit", "QUIT", 0, 0, CMD_PREAUTH, cmd_quit },
 	{ "callback", "CALLBACK <port>|OFF", 1, 1, 0, cmd_callback },
 	{ "auth", "AUTH <token>", 1, 1, CMD_PREAUTH, cmd_auth },
+	{ "subscribe", "SUBSCRIBE <topic> [topic ...]", 1, PICMD_ARGS_ANY, 0,
+	    cmd_subscribe },
+	{ "unsubscribe", "UNSUBSCRIBE <topic> [topic ...]", 1, PICMD_ARGS_ANY,
+	    0, cmd_unsubscribe },
+	{ "subscriptions", "SUBSCRIPTIONS", 0, 0, 0, cmd_subscriptions },
 };
 
 int

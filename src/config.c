@@ -50,6 +50,8 @@ static const struct core_key core_keys[] = {
 	{ "server", "max_inflight", K_INT, OFF(max_inflight), 1, 65536 },
 	{ "server", "drain_timeout_s", K_INT, OFF(drain_timeout_s), 0, 3600 },
 	{ "server", "max_output", K_INT, OFF(max_output), 4096, 1073741824 },
+	{ "server", "max_events_queued", K_INT, OFF(max_events_queued), 1,
+	    1048576 },
 	{ "server", "unix_mode", K_MODE, OFF(unix_mode), 0, 0777 },
 	{ "plugins", "dir", K_PATH, OFF(plugin_dir), 0, 0 },
 	{ "plugins", "load", K_NAMES, 0, 0, 0 },
@@ -620,6 +622,7 @@ config_defaults(struct config *cfg, const char *path)
 	cfg->callback_retry_ms = 500;
 	cfg->callback_max_pending = 64;
 	cfg->max_output = 1024 * 1024;
+	cfg->max_events_queued = 1024;
 	cfg->unix_mode = 0660;
 	cfg->auth_timeout_s = 10;
 	cfg->unix_trusted = true;

@@ -49,6 +49,7 @@ struct config {
 	int			 max_inflight;
 	int			 drain_timeout_s;
 	int			 max_output;	/* unsent reply bytes per client */
+	int			 max_events_queued; /* per subscriber */
 	int			 unix_mode;	/* of Unix sockets */
 
 	/* [plugins] */

@@ -36,6 +36,7 @@
 #include <event2/event.h>
 
 #include "callback.h"
+#include "conn_events.h"
 #include "conn_priv.h"
 #include "dispatch.h"
 #include "endpoint.h"
@@ -164,6 +165,7 @@ conn_free(struct conn *c)
 
 	drop_requests(c, &c->order);
 	drop_requests(c, &c->tagged);
+	conn_events_free(c);
 	if (c->quit)
 		s->stats.dropped_total++;
 	event_del(&c->ev_read);
@@ -211,6 +213,13 @@ conn_flush(struct conn *c)
 	}
 	if (c->dead)
 		return;
+	/* Events wait in their queue while output is long: with it sent,
+	 * the next of them go out (in the next flush of this iteration). */
+	if (c->evq.count > 0) {
+		conn_pump_events(c);
+		if (c->dead || iobuf_used(&c->out) > 0)
+			return;
+	}
 	/* A small buffer comes back from malloc's per-thread cache next
 	 * time for almost nothing, so idle clients keep none. */
 	if (c->out.cap <= 1024)
@@ -287,6 +296,39 @@ conn_wrote(struct conn *c, int code)
 		conn_close(c);
 		return;
 	}
+	conn_mark_dirty(c);
+}
+
+int
+conn_put_line(struct conn *c, const char *a, const char *b, size_t blen,
+    const char *end, size_t endlen)
+{
+	size_t alen = strlen(a);
+
+	if (c->dead)
+		return -1;
+	if (iobuf_reserve(&c->out, alen + blen + endlen) == -1) {
+		log_warnx("client %s: out of memory for an event; closing",
+		    c->peer);
+		conn_close(c);
+		return -1;
+	}
+	memcpy(c->out.data + c->out.len, a, alen);
+	memcpy(c->out.data + c->out.len + alen, b, blen);
+	memcpy(c->out.data + c->out.len + alen + blen, end, endlen);
+	c->out.len += alen + blen + endlen;
+	return 0;
+}
+
+size_t
+conn_output_used(const struct conn *c)
+{
+	return iobuf_used(&c->out);
+}
+
+void
+conn_output_ready(struct conn *c)
+{
 	conn_mark_dirty(c);
 }
 
@@ -866,6 +908,7 @@ conn_new(struct server *s, int fd, const struct sockaddr *sa, socklen_t salen,
 	}
 	TAILQ_INIT(&c->order);
 	TAILQ_INIT(&c->tagged);
+	conn_events_init(c);
 	endpoint_format(sa, salen, c->peer, sizeof(c->peer));
 	s_now_update(s);
 	c->opened = c->last_active = s->now;

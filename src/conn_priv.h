@@ -15,7 +15,9 @@
 #include <event2/event_struct.h>
 
 #include "conn.h"
+#include "evqueue.h"
 #include "request.h"
+#include "topic.h"
 
 /* Before AUTH a line is a password at most: keep the door narrow. */
 #define PREAUTH_MAX_LINE 256
@@ -34,6 +36,9 @@ TAILQ_HEAD(request_list, request);
 struct conn {
 	TAILQ_ENTRY(conn)	 link;		/* server's connections */
 	TAILQ_ENTRY(conn)	 dirty_link;	/* server's to-flush list */
+	TAILQ_ENTRY(conn)	 sub_link;	/* server's subscribers */
+	struct subs		 subs;		/* SUBSCRIBE patterns */
+	struct evqueue		 evq;		/* events not yet in out */
 	struct server		*srv;
 	int			 fd;
 	struct event		 ev_read;	/* added while we read */
@@ -77,6 +82,12 @@ void	conn_answer(struct conn *c, const char *tag, int code,
 	    const char *text);
 void	conn_stop_reading(struct conn *c);
 void	conn_arm_timeout(struct request *r);
+/* Append a line made of three pieces to the output (-1: closed). */
+int	conn_put_line(struct conn *c, const char *a, const char *b, size_t blen,
+	    const char *end, size_t endlen);
+size_t	conn_output_used(const struct conn *c);
+/* Output was appended: send it at the end of this loop iteration. */
+void	conn_output_ready(struct conn *c);
 
 /* conn_access.c */
 bool	looks_like_http(const char *line, size_t len);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "request.h"
+#include "topic.h"
 
 /* What a plugin sees while it loads. */
 struct picmd_init {
@@ -158,6 +159,124 @@ api_command_name(const char *name, char *out, size_t size)
 	return dispatch_normalise(name, out, size, &nwords);
 }
 
+static picmd_host *
+api_host(picmd_init *in)
+{
+	return &in->plugins->host;
+}
+
+static int
+api_publish(picmd_host *host, const char *topic, const char *fmt, ...)
+{
+	struct events *bus = atomic_load(&host->bus);
+	char payload[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(payload, sizeof(payload), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(payload))
+		n = sizeof(payload) - 1;	/* an event is one short line */
+	/* A line break would forge a second line: the payload is one. */
+	for (int i = 0; i < n; i++)
+		if (payload[i] == '\n' || payload[i] == '\r')
+			payload[i] = ' ';
+	if (bus == NULL)
+		return topic_check(topic, false) == NULL ? 0 : -1;
+	return events_publish(bus, topic, payload, (size_t)n);
+}
+
+static int
+api_register_topic(picmd_init *in, const char *prefix,
+    int (*normalise)(void *state, const char *word, char *out, size_t size))
+{
+	struct plugins *ps = in->plugins;
+	struct topic_alias *a;
+
+	if (normalise == NULL || prefix == NULL ||
+	    topic_check(prefix, false) != NULL) {
+		init_report(in, 0, "register_topic: bad prefix '%s'",
+		    prefix != NULL ? prefix : "(null)");
+		return -1;
+	}
+	for (int i = 0; i < ps->naliases; i++)
+		if (strcmp(ps->aliases[i].prefix, prefix) == 0) {
+			init_report(in, 0, "register_topic: '%s' is taken by "
+			    "plugin %s", prefix, ps->aliases[i].plugin->name);
+			return -1;
+		}
+	a = realloc(ps->aliases, (size_t)(ps->naliases + 1) * sizeof(*a));
+	if (a == NULL)
+		return -1;
+	ps->aliases = a;
+	a = &ps->aliases[ps->naliases];
+	if ((a->prefix = strdup(prefix)) == NULL)
+		return -1;
+	a->normalise = normalise;
+	a->plugin = in->plugin;
+	ps->naliases++;
+	return 0;
+}
+
+/* A failed plugin's aliases go with it. */
+static void
+aliases_drop_plugin(struct plugins *ps, const struct plugin *p)
+{
+	int j = 0;
+
+	for (int i = 0; i < ps->naliases; i++) {
+		if (ps->aliases[i].plugin == p)
+			free(ps->aliases[i].prefix);
+		else
+			ps->aliases[j++] = ps->aliases[i];
+	}
+	ps->naliases = j;
+}
+
+void
+plugins_set_bus(struct plugins *ps, struct events *bus)
+{
+	atomic_store(&ps->host.bus, bus);
+}
+
+int
+plugins_normalise_topic(const struct plugins *ps, const char *pattern,
+    char *out, size_t size, char *why, size_t whysize)
+{
+	const char *dot = strrchr(pattern, '.');
+	char word[TOPIC_MAX + 1];
+
+	if (snprintf(out, size, "%s", pattern) >= (int)size)
+		return -1;
+	if (dot == NULL || strcmp(dot + 1, "*") == 0)
+		return 0;
+	for (int i = 0; i < ps->naliases; i++) {
+		const struct topic_alias *a = &ps->aliases[i];
+		size_t plen = strlen(a->prefix);
+
+		if ((size_t)(dot - pattern) != plen ||
+		    strncmp(pattern, a->prefix, plen) != 0)
+			continue;
+		if (a->normalise(a->plugin->state, dot + 1, word,
+		    sizeof(word)) == -1) {
+			snprintf(why, whysize, "no %s named '%s'", a->prefix,
+			    dot + 1);
+			return -1;
+		}
+		if (snprintf(out, size, "%s.%s", a->prefix, word) >= (int)size ||
+		    topic_check(out, false) != NULL) {
+			snprintf(why, whysize, "plugin %s: bad topic for '%s'",
+			    a->plugin->name, pattern);
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 static const struct picmd_api host_api = {
 	.abi_version = PICMD_ABI_VERSION,
 	.size = sizeof(struct picmd_api),
@@ -177,6 +296,9 @@ static const struct picmd_api host_api = {
 	.remaining_ms = ctx_remaining_ms,
 	.log = log_msg,
 	.command_name = api_command_name,
+	.host = api_host,
+	.publish = api_publish,
+	.register_topic = api_register_topic,
 };
 
 static int check_trusted(const char *path, bool is_dir, char *why,
@@ -277,6 +399,7 @@ plugin_load(struct plugins *ps, const char *name, const struct config *cfg,
 
 fail:
 	dispatch_remove_owner(d, p);
+	aliases_drop_plugin(ps, p);
 	plugin_free(p);
 	return in.problems > 0 ? in.problems : 1;
 }
@@ -448,6 +571,9 @@ plugins_unload(struct plugins *ps)
 		next = p->next;
 		plugin_free(p);
 	}
+	for (int i = 0; i < ps->naliases; i++)
+		free(ps->aliases[i].prefix);
+	free(ps->aliases);
 	free(ps->sysfs_root);
 	free(ps->procfs_root);
 	free(ps);

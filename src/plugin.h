@@ -6,8 +6,11 @@
 #ifndef PICMD_PLUGIN_LOADER_H
 #define PICMD_PLUGIN_LOADER_H
 
+#include <stdatomic.h>
+
 #include "config.h"
 #include "dispatch.h"
+#include "events.h"
 
 struct plugin {
 	char				*name;
@@ -18,11 +21,29 @@ struct plugin {
 	struct plugin			*next;
 };
 
+/* What api->host() hands out: where published events go.  NULL until
+ * the server sets it (and under picmdd -t): events are then dropped, as
+ * there is nobody to receive them. */
+struct picmd_host {
+	_Atomic(struct events *) bus;
+};
+
+/* A plugin's other names for the topics under "<prefix>.". */
+struct topic_alias {
+	char		*prefix;
+	int		(*normalise)(void *state, const char *word, char *out,
+			    size_t size);
+	struct plugin	*plugin;
+};
+
 struct plugins {
-	struct plugin	*head;
-	int		 count;
-	char		*sysfs_root;	/* copies, valid for the process */
-	char		*procfs_root;
+	struct plugin		*head;
+	int			 count;
+	char			*sysfs_root;	/* copies, valid for the process */
+	char			*procfs_root;
+	struct picmd_host	 host;
+	struct topic_alias	*aliases;
+	int			 naliases;
 };
 
 /*
@@ -33,6 +54,16 @@ struct plugins {
 int	plugins_load(const struct config *cfg, struct dispatch *d,
 	    struct plugins **out, config_report_fn report, void *arg);
 void	plugins_unload(struct plugins *ps);
+/* Where the plugins' events go from now on (loop thread, once). */
+void	plugins_set_bus(struct plugins *ps, struct events *bus);
+/*
+ * A subscription pattern as the plugins publish it: "gpio.GPIO17" becomes
+ * "gpio.17" through the gpio plugin's aliases; patterns under no
+ * registered prefix, and wildcards, are kept.  0, or -1 with why set when
+ * a plugin does not know the name.
+ */
+int	plugins_normalise_topic(const struct plugins *ps, const char *pattern,
+	    char *out, size_t size, char *why, size_t whysize);
 /* Problems with sections that name no loaded plugin (for reload too). */
 int	plugins_check_sections(const struct plugins *ps,
 	    const struct config *cfg, config_report_fn report, void *arg);

@@ -15,7 +15,9 @@
 
 #include "callback.h"
 #include "conn.h"
+#include "conn_events.h"
 #include "dispatch.h"
+#include "events.h"
 #include "listener.h"
 #include "log.h"
 #include "plugin.h"
@@ -25,6 +27,9 @@
 #include "service.h"
 
 #define STOP_WAIT_MS 2000	/* for workers after the drain deadline */
+/* Published events not yet fanned out: far more than a loop iteration
+ * sees, so only a publisher gone wild loses any. */
+#define EVENTS_MAX_PENDING 65536
 
 static void
 report_to_log(void *arg, const char *msg)
@@ -42,6 +47,16 @@ wake_notify(void *arg)
 }
 
 static void
+events_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)fd;
+	(void)what;
+	events_drain(s->bus, server_deliver_event, s);
+}
+
+static void
 wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
@@ -49,6 +64,9 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	s_now_update(s);	/* results are late from this time on */
+	/* Events a handler published go out before its reply, whichever
+	 * of the two wake-ups the loop saw first. */
+	events_drain(s->bus, server_deliver_event, s);
 	pool_drain(s->pool, conn_job_done, s);
 	server_conn_gone(s);
 }
@@ -265,6 +283,7 @@ server_new(struct config *cfg)
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->dirty);
 	TAILQ_INIT(&s->cb_targets);
+	TAILQ_INIT(&s->subscribers);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	return s;
 }
@@ -286,6 +305,12 @@ server_start(struct server *s)
 		log_warnx("cannot create the event loop");
 		return -1;
 	}
+	/* Before the plugins: one may publish from its own thread as soon
+	 * as it is loaded. */
+	if ((s->events_ev = event_new(s->base, -1, 0, events_cb, s)) == NULL ||
+	    (s->bus = events_new(EVENTS_MAX_PENDING, wake_notify,
+	    s->events_ev)) == NULL)
+		return -1;
 	if ((s->words = malloc((size_t)cfg->max_line + 1)) == NULL ||
 	    (s->dispatch = dispatch_new()) == NULL ||
 	    builtin_register(s->dispatch) == -1)
@@ -295,6 +320,7 @@ server_start(struct server *s)
 		log_warnx("%s: plugins failed to load; not starting", cfg->path);
 		return -1;
 	}
+	plugins_set_bus(s->plugins, s->bus);
 	if ((n = service_listen_fds()) > 0) {
 		log_info("socket activation: serving %d passed sockets instead "
 		    "of [server] listen", n);
@@ -395,7 +421,11 @@ server_free(struct server *s)
 		callback_free_all(s);
 		listeners_free(s);
 	}
+	/* Plugin threads publish until fini() has stopped them. */
 	plugins_unload(s->plugins);
+	events_free(s->bus);
+	if (s->events_ev != NULL)
+		event_free(s->events_ev);
 	dispatch_free(s->dispatch);
 	if (s->wake != NULL)
 		event_free(s->wake);
@@ -436,7 +466,8 @@ server_stats(struct server *s, struct strbuf *out)
 	    "dropped_total=%llu callbacks_sent=%llu callbacks_failed=%llu "
 	    "denied_total=%llu auth_failed_total=%llu http_rejected_total=%llu "
 	    "idle_closed_total=%llu inflight=%u queue_depth=%zu workers=%d workers_busy=%u "
-	    "plugins=%d commands=%zu",
+	    "plugins=%d commands=%zu events_published=%llu "
+	    "events_delivered=%llu events_dropped=%llu subscriptions=%u",
 	    (long long)(now.tv_sec - s->started.tv_sec), s->nclients,
 	    (unsigned long long)st->connections_total,
 	    (unsigned long long)st->rejected_total,
@@ -453,5 +484,9 @@ server_stats(struct server *s, struct strbuf *out)
 	    (unsigned long long)st->http_rejected_total,
 	    (unsigned long long)st->idle_closed_total, s->jobs_out,
 	    pool_queued(s->pool), pool_threads(s->pool), pool_busy(s->pool),
-	    s->plugins->count, dispatch_count(s->dispatch));
+	    s->plugins->count, dispatch_count(s->dispatch),
+	    (unsigned long long)events_published(s->bus),
+	    (unsigned long long)st->events_delivered,
+	    (unsigned long long)(st->events_dropped + events_dropped(s->bus)),
+	    s->nsubscriptions);
 }

@@ -35,6 +35,8 @@ struct stats {
 	uint64_t	auth_failed_total;
 	uint64_t	http_rejected_total;
 	uint64_t	idle_closed_total;
+	uint64_t	events_delivered;	/* "!" lines written */
+	uint64_t	events_dropped;		/* by full subscriber queues */
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -51,6 +53,10 @@ struct server {
 
 	struct conn_list	 conns;
 	struct conn_list	 dirty;		/* output to send */
+	struct conn_list	 subscribers;	/* conns with subscriptions */
+	unsigned		 nsubscriptions;
+	struct events		*bus;		/* published events */
+	struct event		*events_ev;	/* bus -> loop */
 	struct event		*flush_ev;	/* sends it, once per loop */
 	bool			 kick_pending;	/* jobs queued, no worker woken */
 	time_t			 now;		/* now_ts in seconds */

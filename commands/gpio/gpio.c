@@ -20,6 +20,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,15 +43,28 @@ enum hold {
 	HOLD_OUT,
 };
 
+/* Which edges of a watched input are published. */
+enum watch_edges {
+	WATCH_NONE = 0,
+	WATCH_RISING = 1,
+	WATCH_FALLING = 2,
+	WATCH_BOTH = 3,
+};
+
 struct gpio_line {
 	pthread_mutex_t	 mu;
 	char		 name[GPIO_NAME_MAX];	/* read once: names are fixed */
 	enum hold	 held;
 	enum gpio_bias	 bias;		/* the pull picmd asked for */
 	int		 value;		/* the level driven, when HOLD_OUT */
+	enum watch_edges watch;		/* HOLD_IN lines only */
+	unsigned	 debounce_ms;
+	int		 level;		/* last level seen, when watched */
+	struct timespec	 last_edge;	/* monotonic, of the last published */
 };
 
 struct gpio_state {
+	picmd_host		*host;		/* where edges are published */
 	struct gpio_backend	*be;
 	struct gpio_line	*lines;
 	unsigned		 nlines;
@@ -264,6 +278,18 @@ forget(struct gpio_line *ln)
 	ln->held = HOLD_NONE;
 	ln->bias = GPIO_BIAS_AS_IS;
 	ln->value = 0;
+	ln->watch = WATCH_NONE;
+}
+
+/* A watched input belongs to its watch: driving it is refused. */
+static int
+refuse_if_watched(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
+{
+	if (st->lines[off].watch == WATCH_NONE)
+		return 0;
+	api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is watched for edges: "
+	    "gpio unwatch %u first", off, off);
+	return -1;
 }
 
 /* ---- handlers ---- */
@@ -313,6 +339,10 @@ gpio_write(picmd_ctx *ctx, int argc, const char *const *argv)
 	    line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
+	if (refuse_if_watched(ctx, st, off) == -1) {
+		line_unlock(st, off);
+		return;
+	}
 	if (ln->held == HOLD_OUT)
 		rc = be->ops->set(be, off, level);
 	else
@@ -361,6 +391,10 @@ gpio_mode(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
+	if (refuse_if_watched(ctx, st, off) == -1) {
+		line_unlock(st, off);
+		return;
+	}
 	if (!have_pull)
 		bias = ln->bias;
 	if (!out) {
@@ -450,6 +484,8 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 		return;
 	ln = &st->lines[off];
 	held = ln->held;
+	if (refuse_if_watched(ctx, st, off) == -1)
+		goto out;
 
 	/* Refuse up front rather than cut the pulse short at the deadline. */
 	left = api->remaining_ms(ctx);
@@ -606,6 +642,8 @@ gpio_chip(picmd_ctx *ctx, int argc, const char *const *argv)
 	    st->be->kind, st->be->name, label, st->nlines);
 }
 
+static void publish_edge(struct gpio_state *st, unsigned off, int level);
+
 /*
  * Sim only: what the outside world does to a line.  0|1 drive an input,
  * float stops driving it (its pull decides), busy/free pretend another
@@ -639,12 +677,192 @@ gpio_sim_set(picmd_ctx *ctx, int argc, const char *const *argv)
 		rc = gpio_sim_drive(st->be, off, -1);
 	else
 		rc = gpio_sim_drive(st->be, off, what[0] - '0');
+	/* The outside world moved a watched input: an edge, maybe. */
+	if (rc == 0 && st->lines[off].watch != WATCH_NONE)
+		publish_edge(st, off, st->be->ops->get(st->be, off));
 	if (rc == -1 && errno == EBUSY)
 		api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is held by "
 		    "picmd: gpio release %u first", off, off);
 	else if (rc == -1)
 		device_error(ctx, st, off, errno);
 	line_unlock(st, off);
+}
+
+/* ---- edges ---- */
+
+#define DEBOUNCE_MAX_MS	1000UL
+
+/*
+ * Publish the edge a watched line just made, if the watch wants it:
+ * "! gpio.17 rising 1 ts=<wall clock> mono=<monotonic> seq=<n>".  With a
+ * debounce, an edge sooner than debounce_ms after the last published one
+ * is a bounce and is not published (the level is still followed).
+ * Called with the line locked.
+ */
+static void
+publish_edge(struct gpio_state *st, unsigned off, int level)
+{
+	struct gpio_line *ln = &st->lines[off];
+	struct timespec mono, wall;
+	enum watch_edges kind = level ? WATCH_RISING : WATCH_FALLING;
+	long long since_ms;
+	char topic[32];
+
+	if (ln->watch == WATCH_NONE || level < 0 || level == ln->level)
+		return;
+	ln->level = level;
+	if (!(ln->watch & kind))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	since_ms = (mono.tv_sec - ln->last_edge.tv_sec) * 1000LL +
+	    (mono.tv_nsec - ln->last_edge.tv_nsec) / 1000000;
+	if (ln->debounce_ms > 0 && ln->last_edge.tv_sec + ln->last_edge.tv_nsec
+	    != 0 && since_ms < (long long)ln->debounce_ms)
+		return;
+	ln->last_edge = mono;
+	if (st->host == NULL)
+		return;
+	snprintf(topic, sizeof(topic), "gpio.%u", off);
+	api->publish(st->host, topic, "%s %d ts=%lld.%09ld mono=%lld.%09ld",
+	    level ? "rising" : "falling", level, (long long)wall.tv_sec,
+	    wall.tv_nsec, (long long)mono.tv_sec, mono.tv_nsec);
+}
+
+static int
+parse_edges(picmd_ctx *ctx, const char *arg, enum watch_edges *edges)
+{
+	if (strcasecmp(arg, "rising") == 0)
+		*edges = WATCH_RISING;
+	else if (strcasecmp(arg, "falling") == 0)
+		*edges = WATCH_FALLING;
+	else if (strcasecmp(arg, "both") == 0)
+		*edges = WATCH_BOTH;
+	else {
+		api->reply_error(ctx, PICMD_ERR_ARGS, "edges must be rising, "
+		    "falling or both, not '%s'", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * gpio watch <line> rising|falling|both [debounce_ms] [pull]: the line
+ * becomes an input of ours whose edges are published on gpio.<offset>
+ * (SUBSCRIBE gpio.17).  Watching again changes the edges, debounce or
+ * pull in place.  An output is refused: it would stop driving its load.
+ */
+static void
+gpio_watch(picmd_ctx *ctx, int argc, const char *const *argv)
+{
+	struct gpio_state *st = api->state(ctx);
+	struct gpio_backend *be = st->be;
+	struct gpio_line *ln;
+	enum watch_edges edges;
+	enum gpio_bias bias;
+	unsigned long long debounce = 0;
+	bool have_pull = false;
+	unsigned off;
+	int v;
+
+	if (parse_line(ctx, st, argv[0], &off) == -1 ||
+	    parse_edges(ctx, argv[1], &edges) == -1)
+		return;
+	for (int i = 2; i < argc; i++) {
+		if (isdigit((unsigned char)argv[i][0]) && i == 2) {
+			if (!sysfs_parse_ull(argv[i], DEBOUNCE_MAX_MS,
+			    &debounce)) {
+				api->reply_error(ctx, PICMD_ERR_ARGS, "debounce "
+				    "must be 0 to %lu ms, not '%s'",
+				    DEBOUNCE_MAX_MS, argv[i]);
+				return;
+			}
+		} else if (!have_pull) {
+			if (parse_pull(ctx, argv[i], &bias) == -1)
+				return;
+			have_pull = true;
+		} else {
+			api->reply_error(ctx, PICMD_ERR_ARGS, "usage: gpio "
+			    "watch <line> rising|falling|both [debounce_ms] "
+			    "[pull-up|pull-down|no-pull]");
+			return;
+		}
+	}
+	if (strcmp(be->kind, "sim") != 0) {
+		api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: edge events "
+		    "come from the simulated chip only in this version", off);
+		return;
+	}
+	if (line_lock(ctx, st, off) == -1)
+		return;
+	ln = &st->lines[off];
+	if (ln->held == HOLD_OUT) {
+		api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is an output of "
+		    "picmd: gpio release %u first (a watch makes it an input)",
+		    off, off);
+		goto out;
+	}
+	if (!have_pull)
+		bias = ln->bias;
+	if (be->ops->request_input(be, off, bias) == -1 ||
+	    (v = be->ops->get(be, off)) < 0) {
+		device_error(ctx, st, off, errno);
+		goto out;
+	}
+	ln->held = HOLD_IN;
+	ln->bias = bias;
+	ln->watch = edges;
+	ln->debounce_ms = (unsigned)debounce;
+	ln->level = v;
+	ln->last_edge = (struct timespec){ 0, 0 };
+	api->reply_ok(ctx, "%d", v);
+out:
+	line_unlock(st, off);
+}
+
+/* The line stays an input of ours, as after gpio mode in. */
+static void
+gpio_unwatch(picmd_ctx *ctx, int argc, const char *const *argv)
+{
+	struct gpio_state *st = api->state(ctx);
+	unsigned off;
+
+	(void)argc;
+	if (parse_line(ctx, st, argv[0], &off) == -1 ||
+	    line_lock(ctx, st, off) == -1)
+		return;
+	st->lines[off].watch = WATCH_NONE;
+	line_unlock(st, off);
+}
+
+/* SUBSCRIBE gpio.GPIO17 and gpio.BCM17 mean gpio.17, as the commands do. */
+static int
+normalise_topic(void *state, const char *word, char *out, size_t size)
+{
+	struct gpio_state *st = state;
+	unsigned long long n;
+	const char *digits = NULL;
+
+	if (st == NULL)
+		return -1;
+	if (isdigit((unsigned char)word[0]))
+		digits = word;
+	else {
+		/* Names are fixed after init: no lock needed to read them. */
+		for (unsigned i = 0; i < st->nlines; i++)
+			if (st->lines[i].name[0] != '\0' &&
+			    strcasecmp(st->lines[i].name, word) == 0)
+				return snprintf(out, size, "%u", i) < (int)size ?
+				    0 : -1;
+		if (strncasecmp(word, "GPIO", 4) == 0)
+			digits = word + 4;
+		else if (strncasecmp(word, "BCM", 3) == 0)
+			digits = word + 3;
+	}
+	if (digits == NULL || !sysfs_parse_ull(digits, 1000000, &n) ||
+	    n >= st->nlines)
+		return -1;
+	return snprintf(out, size, "%llu", n) < (int)size ? 0 : -1;
 }
 
 static const struct picmd_command commands[] = {
@@ -657,6 +875,9 @@ static const struct picmd_command commands[] = {
 	{ "gpio info", "gpio info <line>", 1, 1, 0, gpio_info },
 	{ "gpio release", "gpio release <line>", 1, 1, 0, gpio_release },
 	{ "gpio chip", "gpio chip", 0, 0, 0, gpio_chip },
+	{ "gpio watch", "gpio watch <line> rising|falling|both [debounce_ms] "
+	    "[pull-up|pull-down|no-pull]", 2, 4, 0, gpio_watch },
+	{ "gpio unwatch", "gpio unwatch <line>", 1, 1, 0, gpio_unwatch },
 };
 
 static const struct picmd_command sim_set_command = {
@@ -808,6 +1029,13 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 
 	if (sysfs_register(api, init, commands, SYSFS_NELEM(commands)) == -1)
 		return -1;
+	/* Events need a daemon that has them (api->size says so). */
+	if (api->size >= offsetof(struct picmd_api, register_topic) +
+	    sizeof(api->register_topic)) {
+		st->host = api->host(init);
+		if (api->register_topic(init, "gpio", normalise_topic) == -1)
+			return -1;
+	}
 	/* Only a simulated chip has an outside world to set. */
 	if (strcmp(st->be->kind, "sim") == 0 &&
 	    api->register_command(init, &sim_set_command) == -1)

@@ -65,6 +65,8 @@ enum picmd_log_level {
 
 /* One running command: the handler's view of its request and reply. */
 typedef struct picmd_ctx picmd_ctx;
+/* The daemon, for what a plugin does outside a request: publish events. */
+typedef struct picmd_host picmd_host;
 /* A plugin being loaded: its config section and its registrations. */
 typedef struct picmd_init picmd_init;
 
@@ -134,6 +136,29 @@ struct picmd_api {
 	 * For plugins that match names they read from their configuration
 	 * against the ones they register. */
 	int		(*command_name)(const char *name, char *out, size_t size);
+
+	/* ---- events (check api->size before use: appended) ---- */
+
+	/* The daemon's handle, valid from init() until fini() returns. */
+	picmd_host	*(*host)(picmd_init *init);
+	/* Publish an event, from any thread: each connection subscribed to
+	 * topic (SUBSCRIBE, docs/PROTOCOL.md) gets one line
+	 * "! <topic> <payload> seq=<n>".  The payload is words separated by
+	 * spaces, no line break; its first word says what happened, then
+	 * values, then key=value fields.  0 when queued (also when nobody
+	 * listens, and under picmdd -t); -1 for a bad topic or a full event
+	 * queue (the event is counted in STATS events_dropped). */
+	int		(*publish)(picmd_host *host, const char *topic,
+			    const char *fmt, ...) PICMD_PRINTF(3, 4);
+	/* Let SUBSCRIBE accept other names for the topics under
+	 * "<prefix>.": normalise(state, word, out, size) writes the word the
+	 * plugin publishes under ("GPIO17" -> "17") and returns 0, or -1
+	 * when the name is unknown (SUBSCRIBE then answers ERR ARGS).  Called
+	 * on the loop thread with the plugin's state: it must be quick and
+	 * safe beside running handlers. */
+	int		(*register_topic)(picmd_init *init, const char *prefix,
+			    int (*normalise)(void *state, const char *word,
+			    char *out, size_t size));
 };
 
 struct picmd_plugin {

@@ -1,0 +1,174 @@
+/*
+ * Events on connections: a connection's subscriptions, the fan-out of
+ * each published event to the connections subscribed to it, and the
+ * "!" lines written between replies.
+ *
+ * Loop thread only.  An event reaches a connection's bounded queue
+ * (evqueue.h) first and its output buffer only while that buffer is
+ * short: replies are never stuck behind a backlog of events, and a
+ * subscriber that does not read loses its oldest events (reported as
+ * "! overflow <n>") instead of growing the daemon's memory or being
+ * cut off like a client that does not read its replies.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "conn_events.h"
+#include "conn_priv.h"
+#include "log.h"
+#include "plugin.h"
+#include "server.h"
+
+/* Events move to the output buffer while it holds less than this. */
+#define EVENTS_OUT_LOW	16384
+
+void
+conn_events_init(struct conn *c)
+{
+	evq_init(&c->evq);
+}
+
+void
+conn_events_free(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	if (c->subs.n > 0) {
+		TAILQ_REMOVE(&s->subscribers, c, sub_link);
+		s->nsubscriptions -= c->subs.n;
+	}
+	subs_clear(&c->subs);
+	evq_clear(&c->evq);
+}
+
+int
+conn_subscribe(struct conn *c, const char *pattern, struct strbuf *why)
+{
+	struct server *s = c->srv;
+	char topic[TOPIC_MAX + 1], msg[160];
+	const char *bad;
+
+	if ((bad = topic_check(pattern, true)) != NULL) {
+		strbuf_addf(why, "%s: '%s'", bad, pattern);
+		return -1;
+	}
+	if (plugins_normalise_topic(s->plugins, pattern, topic, sizeof(topic),
+	    msg, sizeof(msg)) == -1) {
+		strbuf_adds(why, msg);
+		return -1;
+	}
+	switch (subs_add(&c->subs, topic)) {
+	case SUBS_ADDED:
+		if (c->subs.n == 1)
+			TAILQ_INSERT_TAIL(&s->subscribers, c, sub_link);
+		s->nsubscriptions++;
+		return 0;
+	case SUBS_PRESENT:
+		return 0;
+	case SUBS_FULL:
+		strbuf_addf(why, "at most %d subscriptions per connection",
+		    SUBS_MAX);
+		return -1;
+	case SUBS_NOMEM:
+	default:
+		strbuf_adds(why, "out of memory");
+		return -1;
+	}
+}
+
+int
+conn_unsubscribe(struct conn *c, const char *pattern, struct strbuf *why)
+{
+	struct server *s = c->srv;
+	char topic[TOPIC_MAX + 1], msg[160];
+	const char *bad;
+
+	if ((bad = topic_check(pattern, true)) != NULL) {
+		strbuf_addf(why, "%s: '%s'", bad, pattern);
+		return -1;
+	}
+	if (plugins_normalise_topic(s->plugins, pattern, topic, sizeof(topic),
+	    msg, sizeof(msg)) == -1) {
+		strbuf_adds(why, msg);
+		return -1;
+	}
+	/* Not subscribed is no error: the state asked for is reached. */
+	if (subs_remove(&c->subs, topic)) {
+		s->nsubscriptions--;
+		if (c->subs.n == 0)
+			TAILQ_REMOVE(&s->subscribers, c, sub_link);
+	}
+	return 0;
+}
+
+void
+conn_subscriptions(struct conn *c, struct strbuf *text)
+{
+	for (unsigned i = 0; i < c->subs.n; i++) {
+		if (i > 0)
+			strbuf_addc(text, ' ');
+		strbuf_adds(text, c->subs.pat[i]);
+	}
+}
+
+/* One "!" line into the output buffer. */
+static int
+conn_put_event(struct conn *c, const char *text, size_t len, uint64_t seq)
+{
+	char tail[32];
+	int n = snprintf(tail, sizeof(tail), " seq=%llu\n",
+	    (unsigned long long)seq);
+
+	return conn_put_line(c, "! ", text, len, tail, (size_t)n);
+}
+
+void
+conn_pump_events(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct evq_item it;
+	uint64_t lost;
+	bool wrote = false;
+
+	while (!c->dead && c->evq.count > 0 &&
+	    conn_output_used(c) < EVENTS_OUT_LOW) {
+		if ((lost = evq_take_overflow(&c->evq)) > 0) {
+			char line[48];
+			int n = snprintf(line, sizeof(line), "overflow %llu",
+			    (unsigned long long)lost);
+
+			if (conn_put_line(c, "! ", line, (size_t)n, "\n", 1)
+			    == -1)
+				return;
+		}
+		evq_pop(&c->evq, &it);
+		if (conn_put_event(c, it.ev->text, it.ev->len, it.seq) == -1) {
+			pevent_unref(it.ev);
+			return;
+		}
+		pevent_unref(it.ev);
+		s->stats.events_delivered++;
+		wrote = true;
+	}
+	if (wrote)
+		conn_output_ready(c);
+}
+
+void
+server_deliver_event(struct pevent *e, void *arg)
+{
+	struct server *s = arg;
+	struct conn *c, *next;
+
+	/* pump may close a connection (out of memory): hold the list's
+	 * next one by taking it first. */
+	for (c = TAILQ_FIRST(&s->subscribers); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, sub_link);
+		if (c->dead || !subs_match(&c->subs, e->topic))
+			continue;
+		if (evq_push(&c->evq, e, (size_t)s->cfg->max_events_queued)
+		    != 0)
+			s->stats.events_dropped++;
+		conn_pump_events(c);
+	}
+}
