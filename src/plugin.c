@@ -242,6 +242,31 @@ plugins_set_bus(struct plugins *ps, struct events *bus)
 	atomic_store(&ps->host.bus, bus);
 }
 
+void
+plugins_set_watches(struct plugins *ps, struct fdwatch_set *set)
+{
+	atomic_store(&ps->host.watches, set);
+}
+
+static picmd_watch *
+api_watch_fd(picmd_host *host, int fd, void (*cb)(int fd, void *arg),
+    void *arg)
+{
+	struct fdwatch_set *set = atomic_load(&host->watches);
+
+	if (set == NULL) {
+		errno = ENOTSUP;	/* picmdd -t, or still in init */
+		return NULL;
+	}
+	return (picmd_watch *)fdwatch_add(set, fd, cb, arg);
+}
+
+static void
+api_unwatch_fd(picmd_watch *w)
+{
+	fdwatch_remove((struct fdwatch *)w);
+}
+
 int
 plugins_normalise_topic(const struct plugins *ps, const char *pattern,
     char *out, size_t size, char *why, size_t whysize)
@@ -299,6 +324,8 @@ static const struct picmd_api host_api = {
 	.host = api_host,
 	.publish = api_publish,
 	.register_topic = api_register_topic,
+	.watch_fd = api_watch_fd,
+	.unwatch_fd = api_unwatch_fd,
 };
 
 static int check_trusted(const char *path, bool is_dir, char *why,

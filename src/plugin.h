@@ -11,6 +11,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "events.h"
+#include "fdwatch.h"
 
 struct plugin {
 	char				*name;
@@ -26,6 +27,7 @@ struct plugin {
  * there is nobody to receive them. */
 struct picmd_host {
 	_Atomic(struct events *) bus;
+	_Atomic(struct fdwatch_set *) watches;	/* NULL: no watch_fd */
 };
 
 /* A plugin's other names for the topics under "<prefix>.". */
@@ -54,8 +56,10 @@ struct plugins {
 int	plugins_load(const struct config *cfg, struct dispatch *d,
 	    struct plugins **out, config_report_fn report, void *arg);
 void	plugins_unload(struct plugins *ps);
-/* Where the plugins' events go from now on (loop thread, once). */
+/* Where the plugins' events go, and who watches their descriptors, from
+ * now on (loop thread, once each; NULL until then). */
 void	plugins_set_bus(struct plugins *ps, struct events *bus);
+void	plugins_set_watches(struct plugins *ps, struct fdwatch_set *set);
 /*
  * A subscription pattern as the plugins publish it: "gpio.GPIO17" becomes
  * "gpio.17" through the gpio plugin's aliases; patterns under no

@@ -279,6 +279,13 @@ pool_cancel(struct job *job)
 size_t
 pool_drain(struct pool *p, void (*done)(struct job *, void *), void *arg)
 {
+	return pool_drain_after(p, NULL, done, arg);
+}
+
+size_t
+pool_drain_after(struct pool *p, void (*first)(void *),
+    void (*done)(struct job *, void *), void *arg)
+{
 	struct job *list, *next;
 	size_t n = 0;
 
@@ -287,6 +294,8 @@ pool_drain(struct pool *p, void (*done)(struct job *, void *), void *arg)
 	p->done_head = p->done_tail = NULL;
 	pthread_mutex_unlock(&p->lock);
 
+	if (list != NULL && first != NULL)
+		first(arg);
 	for (; list != NULL; list = next) {
 		next = list->next;
 		done(list, arg);

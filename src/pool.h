@@ -54,6 +54,11 @@ bool	pool_cancel(struct job *job);
 /* Hand every completed job to done(); returns how many. */
 size_t	pool_drain(struct pool *p, void (*done)(struct job *job, void *arg),
 	    void *arg);
+/* The same, calling first(arg) once the batch is taken and before any
+ * of it is handed out: what the jobs did before finishing (publish an
+ * event) can be dealt with before their results. */
+size_t	pool_drain_after(struct pool *p, void (*first)(void *arg),
+	    void (*done)(struct job *job, void *arg), void *arg);
 
 void	pool_set_max_queued(struct pool *p, size_t max_queued);
 size_t	pool_queued(struct pool *p);

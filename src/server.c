@@ -18,6 +18,7 @@
 #include "conn_events.h"
 #include "dispatch.h"
 #include "events.h"
+#include "fdwatch.h"
 #include "listener.h"
 #include "log.h"
 #include "plugin.h"
@@ -46,14 +47,28 @@ wake_notify(void *arg)
 	event_active(arg, EV_READ, 0);
 }
 
+/* The pool's finished jobs: a plugin's descriptor watch, or a request. */
 static void
-events_cb(evutil_socket_t fd, short what, void *arg)
+server_job_done(struct job *job, void *arg)
+{
+	if (!fdwatch_job_done(job))
+		conn_job_done(job, arg);
+}
+
+static void
+server_deliver_events(void *arg)
 {
 	struct server *s = arg;
 
+	events_drain(s->bus, server_deliver_event, s);
+}
+
+static void
+events_cb(evutil_socket_t fd, short what, void *arg)
+{
 	(void)fd;
 	(void)what;
-	events_drain(s->bus, server_deliver_event, s);
+	server_deliver_events(arg);
 }
 
 static void
@@ -65,9 +80,9 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	s_now_update(s);	/* results are late from this time on */
 	/* Events a handler published go out before its reply, whichever
-	 * of the two wake-ups the loop saw first. */
-	events_drain(s->bus, server_deliver_event, s);
-	pool_drain(s->pool, conn_job_done, s);
+	 * of the two wake-ups the loop saw first: every event published by
+	 * a job of the batch is on the bus once the batch is taken. */
+	pool_drain_after(s->pool, server_deliver_events, server_job_done, s);
 	server_conn_gone(s);
 }
 
@@ -345,6 +360,9 @@ server_start(struct server *s)
 		log_warnx("cannot start %d worker threads", cfg->workers);
 		return -1;
 	}
+	if ((s->watches = fdwatch_set_new(s->base, s->pool)) == NULL)
+		return -1;
+	plugins_set_watches(s->plugins, s->watches);
 	s->sig_term = evsignal_new(s->base, SIGTERM, signal_cb, s);
 	s->sig_int = evsignal_new(s->base, SIGINT, signal_cb, s);
 	s->sig_hup = evsignal_new(s->base, SIGHUP, signal_cb, s);
@@ -409,7 +427,7 @@ server_free(struct server *s)
 			    "for it");
 		else {
 			s_now_update(s);
-			pool_drain(s->pool, conn_job_done, s);
+			pool_drain(s->pool, server_job_done, s);
 			pool_free(s->pool);
 		}
 	}
@@ -421,6 +439,10 @@ server_free(struct server *s)
 		callback_free_all(s);
 		listeners_free(s);
 	}
+	/* Before fini: the plugins' descriptors are theirs to close. */
+	if (s->plugins != NULL)
+		plugins_set_watches(s->plugins, NULL);
+	fdwatch_set_free(s->watches);
 	/* Plugin threads publish until fini() has stopped them. */
 	plugins_unload(s->plugins);
 	events_free(s->bus);

@@ -57,6 +57,7 @@ struct server {
 	unsigned		 nsubscriptions;
 	struct events		*bus;		/* published events */
 	struct event		*events_ev;	/* bus -> loop */
+	struct fdwatch_set	*watches;	/* plugins' descriptors */
 	struct event		*flush_ev;	/* sends it, once per loop */
 	bool			 kick_pending;	/* jobs queued, no worker woken */
 	time_t			 now;		/* now_ts in seconds */

@@ -46,6 +46,16 @@ struct gpio_line_info {
 					 * changed; -1 where unknown */
 };
 
+/* Which edges a watched input reports (a bit set). */
+#define GPIO_EDGE_RISING	1u
+#define GPIO_EDGE_FALLING	2u
+
+/* One edge as the kernel saw it. */
+struct gpio_edge {
+	int		 rising;	/* 1 rising (level now 1), 0 falling */
+	long long	 mono_ns;	/* the kernel's CLOCK_MONOTONIC stamp */
+};
+
 struct gpio_backend;
 
 struct gpio_backend_ops {
@@ -71,6 +81,21 @@ struct gpio_backend_ops {
 	int	(*set)(struct gpio_backend *be, unsigned off, int value);
 	/* Give the line back; nothing happens if it was not requested. */
 	void	(*release)(struct gpio_backend *be, unsigned off);
+	/*
+	 * Edge detection (NULL in the sim backend, whose edges gpio.c makes
+	 * itself).  watch makes the line an input with bias and the edges
+	 * asked for (0: none, back to a plain input), a debounce the kernel
+	 * applies where *debounce_us is not 0 (set to 0 when the backend
+	 * cannot: gpio.c then debounces), and returns the descriptor that
+	 * becomes readable when edges are pending, or -1 with errno.  The
+	 * descriptor stays valid until the next watch, release or close.
+	 */
+	int	(*watch)(struct gpio_backend *be, unsigned off,
+		    enum gpio_bias bias, unsigned edges, unsigned *debounce_us);
+	/* Up to n pending edges, oldest first, without waiting: the count
+	 * (0: none pending), or -1 with errno. */
+	int	(*read_edges)(struct gpio_backend *be, unsigned off,
+		    struct gpio_edge *ev, int n);
 };
 
 /* The common head of every backend. */

@@ -160,6 +160,63 @@ chip_release(struct gpio_backend *be, unsigned off)
 		gpiod_line_release(line);
 }
 
+/*
+ * libgpiod 1.x cannot turn edge detection on or off for a held line
+ * (GPIOHANDLE_SET_CONFIG knows no edges): the line is released and
+ * requested again, as an event line or a plain input.  Another program
+ * could take it in that moment; libgpiod 2 reconfigures in place.  The
+ * v1 interface has no debounce either: gpio.c debounces.
+ */
+static int
+chip_watch(struct gpio_backend *be, unsigned off, enum gpio_bias bias,
+    unsigned edges, unsigned *debounce_us)
+{
+	struct gpiod_line *line = cb(be)->lines[off];
+	struct gpiod_line_request_config cfg;
+
+	*debounce_us = 0;
+	if (gpiod_line_is_requested(line))
+		gpiod_line_release(line);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.consumer = GPIO_CONSUMER;
+	cfg.flags = bias_flags(bias);
+	if (edges == (GPIO_EDGE_RISING | GPIO_EDGE_FALLING))
+		cfg.request_type = GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES;
+	else if (edges == GPIO_EDGE_RISING)
+		cfg.request_type = GPIOD_LINE_REQUEST_EVENT_RISING_EDGE;
+	else if (edges == GPIO_EDGE_FALLING)
+		cfg.request_type = GPIOD_LINE_REQUEST_EVENT_FALLING_EDGE;
+	else
+		cfg.request_type = GPIOD_LINE_REQUEST_DIRECTION_INPUT;
+	if (gpiod_line_request(line, &cfg, 0) == -1)
+		return -1;
+	return edges != 0 ? gpiod_line_event_get_fd(line) : 0;
+}
+
+static int
+chip_read_edges(struct gpio_backend *be, unsigned off, struct gpio_edge *ev,
+    int n)
+{
+	struct gpiod_line *line = cb(be)->lines[off];
+	struct gpiod_line_event buf[16];
+	struct timespec now = { 0, 0 };
+	int rc;
+
+	/* A zero timeout: read only what is there, never block a worker. */
+	if ((rc = gpiod_line_event_wait(line, &now)) <= 0)
+		return rc;
+	if (n > (int)(sizeof(buf) / sizeof(buf[0])))
+		n = (int)(sizeof(buf) / sizeof(buf[0]));
+	if ((rc = gpiod_line_event_read_multiple(line, buf, (unsigned)n)) <= 0)
+		return rc;
+	for (int i = 0; i < rc; i++) {
+		ev[i].rising = buf[i].event_type == GPIOD_LINE_EVENT_RISING_EDGE;
+		ev[i].mono_ns = buf[i].ts.tv_sec * 1000000000LL +
+		    buf[i].ts.tv_nsec;
+	}
+	return rc;
+}
+
 static void
 chip_close(struct gpio_backend *be)
 {
@@ -187,6 +244,8 @@ static const struct gpio_backend_ops chip_ops = {
 	.get = chip_get,
 	.set = chip_set,
 	.release = chip_release,
+	.watch = chip_watch,
+	.read_edges = chip_read_edges,
 };
 
 struct gpio_backend *

@@ -11,7 +11,7 @@
  * never released and requested again (another program could take it in
  * between, and on Pi kernels a released pin falls back to an input).
  * Every change goes through chip_apply() with a complete line settings
- * object, so enabling edge detection on a held input will be one more
+ * object, so enabling edge detection on a held input is one more
  * setting in that object: a reconfigure, not a re-request.
  *
  * Threading: libgpiod 2 is thread-aware but not thread-safe: one object
@@ -41,6 +41,7 @@ struct chip_backend {
 	struct gpiod_chip		*chip;
 	pthread_mutex_t			 chip_mu;	/* calls on chip */
 	struct gpiod_line_request	**reqs;	/* per offset; NULL = free */
+	struct gpiod_edge_event_buffer	**evbufs; /* per watched offset */
 };
 
 static struct chip_backend *
@@ -242,6 +243,83 @@ chip_release(struct gpio_backend *be, unsigned off)
 		gpiod_line_request_release(c->reqs[off]);
 		c->reqs[off] = NULL;
 	}
+	if (c->evbufs != NULL && c->evbufs[off] != NULL) {
+		gpiod_edge_event_buffer_free(c->evbufs[off]);
+		c->evbufs[off] = NULL;
+	}
+}
+
+/* The kernel's debounce (software in gpiolib where the chip has none)
+ * and its CLOCK_MONOTONIC stamps, the default event clock. */
+static int
+chip_watch(struct gpio_backend *be, unsigned off, enum gpio_bias bias,
+    unsigned edges, unsigned *debounce_us)
+{
+	struct chip_backend *c = cb(be);
+	struct gpiod_line_settings *s;
+	enum gpiod_line_edge edge = GPIOD_LINE_EDGE_NONE;
+	int rc = -1, err = 0;
+
+	if (edges == (GPIO_EDGE_RISING | GPIO_EDGE_FALLING))
+		edge = GPIOD_LINE_EDGE_BOTH;
+	else if (edges == GPIO_EDGE_RISING)
+		edge = GPIOD_LINE_EDGE_RISING;
+	else if (edges == GPIO_EDGE_FALLING)
+		edge = GPIOD_LINE_EDGE_FALLING;
+	if (edges != 0 && c->evbufs[off] == NULL &&
+	    (c->evbufs[off] = gpiod_edge_event_buffer_new(16)) == NULL)
+		return -1;
+	if ((s = gpiod_line_settings_new()) == NULL)
+		return -1;
+	if (gpiod_line_settings_set_direction(s,
+	    GPIOD_LINE_DIRECTION_INPUT) == -1 ||
+	    gpiod_line_settings_set_bias(s, to_gpiod_bias(bias)) == -1 ||
+	    gpiod_line_settings_set_edge_detection(s, edge) == -1)
+		err = errno;
+	else {
+		gpiod_line_settings_set_debounce_period_us(s,
+		    edges != 0 ? *debounce_us : 0);
+		if ((rc = chip_apply(c, off, s)) == -1)
+			err = errno;
+	}
+	gpiod_line_settings_free(s);
+	if (rc == -1) {
+		errno = err;
+		return -1;
+	}
+	return edges != 0 ? gpiod_line_request_get_fd(c->reqs[off]) : 0;
+}
+
+static int
+chip_read_edges(struct gpio_backend *be, unsigned off, struct gpio_edge *ev,
+    int n)
+{
+	struct chip_backend *c = cb(be);
+	struct gpiod_line_request *req = c->reqs[off];
+	struct gpiod_edge_event_buffer *buf = c->evbufs[off];
+	int rc;
+
+	if (req == NULL || buf == NULL) {
+		errno = EPERM;
+		return -1;
+	}
+	/* A zero timeout: read only what is there, never block a worker. */
+	if ((rc = gpiod_line_request_wait_edge_events(req, 0)) <= 0)
+		return rc;
+	if ((size_t)n > gpiod_edge_event_buffer_get_capacity(buf))
+		n = (int)gpiod_edge_event_buffer_get_capacity(buf);
+	if ((rc = gpiod_line_request_read_edge_events(req, buf,
+	    (size_t)n)) <= 0)
+		return rc;
+	for (int i = 0; i < rc; i++) {
+		struct gpiod_edge_event *e =
+		    gpiod_edge_event_buffer_get_event(buf, (unsigned long)i);
+
+		ev[i].rising = gpiod_edge_event_get_event_type(e) ==
+		    GPIOD_EDGE_EVENT_RISING_EDGE;
+		ev[i].mono_ns = (long long)gpiod_edge_event_get_timestamp_ns(e);
+	}
+	return rc;
 }
 
 static void
@@ -258,6 +336,7 @@ chip_close(struct gpio_backend *be)
 		gpiod_chip_close(c->chip);
 	pthread_mutex_destroy(&c->chip_mu);
 	free(c->reqs);
+	free(c->evbufs);
 	free(c);
 }
 
@@ -270,6 +349,8 @@ static const struct gpio_backend_ops chip_ops = {
 	.get = chip_get,
 	.set = chip_set,
 	.release = chip_release,
+	.watch = chip_watch,
+	.read_edges = chip_read_edges,
 };
 
 /* The chip's name, label and size; -1 with errno. */
@@ -328,7 +409,8 @@ gpio_chip_open(const char *dev_root, const char *name, char *why,
 		chip_close(&c->be);
 		return NULL;
 	}
-	if ((c->reqs = calloc(c->be.nlines, sizeof(*c->reqs))) == NULL) {
+	if ((c->reqs = calloc(c->be.nlines, sizeof(*c->reqs))) == NULL ||
+	    (c->evbufs = calloc(c->be.nlines, sizeof(*c->evbufs))) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		chip_close(&c->be);
 		return NULL;

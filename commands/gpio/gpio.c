@@ -31,47 +31,14 @@
 #include <picmd/plugin.h>
 
 #include "backend.h"
+#include "gpio.h"
 #include "sysfs.h"
 
 #define PULSE_MAX_MS	60000L
 /* Time a pulse keeps back from its deadline to restore the line. */
 #define PULSE_MARGIN_MS	50L
 
-enum hold {
-	HOLD_NONE = 0,		/* not requested by picmd */
-	HOLD_IN,
-	HOLD_OUT,
-};
-
-/* Which edges of a watched input are published. */
-enum watch_edges {
-	WATCH_NONE = 0,
-	WATCH_RISING = 1,
-	WATCH_FALLING = 2,
-	WATCH_BOTH = 3,
-};
-
-struct gpio_line {
-	pthread_mutex_t	 mu;
-	char		 name[GPIO_NAME_MAX];	/* read once: names are fixed */
-	enum hold	 held;
-	enum gpio_bias	 bias;		/* the pull picmd asked for */
-	int		 value;		/* the level driven, when HOLD_OUT */
-	enum watch_edges watch;		/* HOLD_IN lines only */
-	unsigned	 debounce_ms;
-	int		 level;		/* last level seen, when watched */
-	struct timespec	 last_edge;	/* monotonic, of the last published */
-};
-
-struct gpio_state {
-	picmd_host		*host;		/* where edges are published */
-	struct gpio_backend	*be;
-	struct gpio_line	*lines;
-	unsigned		 nlines;
-	unsigned		 nmutexes;	/* initialised, for fini */
-};
-
-static const struct picmd_api *api;
+const struct picmd_api *gpio_api;
 
 static const char *const bias_words[] = {
 	[GPIO_BIAS_AS_IS] = "unknown",
@@ -89,8 +56,8 @@ static const char *const bias_words[] = {
  * An offset past the chip's end is ERR DEVICE: whether it exists is a
  * property of the chip, not of the request's syntax.
  */
-static int
-parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
+int
+gpio_parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
     unsigned *off)
 {
 	unsigned long long n;
@@ -100,7 +67,7 @@ parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
 		digits = arg;
 	} else if ((arg[0] == '-' || arg[0] == '+') &&
 	    isdigit((unsigned char)arg[1])) {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "bad line number '%s': "
+		gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "bad line number '%s': "
 		    "lines are 0 to %u", arg, st->nlines - 1);
 		return -1;
 	} else {
@@ -116,7 +83,7 @@ parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
 		else if (strncasecmp(arg, "BCM", 3) == 0)
 			digits = arg + 3;
 		if (digits == NULL || !isdigit((unsigned char)digits[0])) {
-			api->reply_error(ctx, PICMD_ERR_ARGS, "unknown line "
+			gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "unknown line "
 			    "'%s': give a number 0 to %u or a line name such "
 			    "as GPIO17 (gpio list shows them)", arg,
 			    st->nlines - 1);
@@ -124,12 +91,12 @@ parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
 		}
 	}
 	if (!sysfs_parse_ull(digits, 1000000, &n)) {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "bad line number '%s': "
+		gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "bad line number '%s': "
 		    "lines are 0 to %u", arg, st->nlines - 1);
 		return -1;
 	}
 	if (n >= st->nlines) {
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "line %llu: out of "
+		gpio_api->reply_error(ctx, PICMD_ERR_DEVICE, "line %llu: out of "
 		    "range: %s has lines 0 to %u", n, st->be->name,
 		    st->nlines - 1);
 		return -1;
@@ -145,14 +112,14 @@ parse_level(picmd_ctx *ctx, const char *arg, int *level)
 		*level = arg[0] - '0';
 		return 0;
 	}
-	api->reply_error(ctx, PICMD_ERR_ARGS, "level must be 0 or 1, not "
+	gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "level must be 0 or 1, not "
 	    "'%s'", arg);
 	return -1;
 }
 
 /* pull-up|pull-down|no-pull, and the raspi-gpio spellings pu|pd|pn. */
-static int
-parse_pull(picmd_ctx *ctx, const char *arg, enum gpio_bias *bias)
+int
+gpio_parse_pull(picmd_ctx *ctx, const char *arg, enum gpio_bias *bias)
 {
 	static const struct {
 		const char	*word;
@@ -172,7 +139,7 @@ parse_pull(picmd_ctx *ctx, const char *arg, enum gpio_bias *bias)
 			return 0;
 		}
 	}
-	api->reply_error(ctx, PICMD_ERR_ARGS, "pull must be pull-up, "
+	gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "pull must be pull-up, "
 	    "pull-down or no-pull, not '%s'", arg);
 	return -1;
 }
@@ -184,11 +151,11 @@ parse_pull(picmd_ctx *ctx, const char *arg, enum gpio_bias *bias)
  * (a pulse may hold it for up to a minute).  pthread_mutex_timedlock
  * rather than clocklock: ThreadSanitizer understands only the former.
  */
-static int
-line_lock(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
+int
+gpio_line_lock(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
 {
 	struct timespec ts;
-	long left = api->remaining_ms(ctx);
+	long left = gpio_api->remaining_ms(ctx);
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += left / 1000;
@@ -199,13 +166,13 @@ line_lock(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
 	}
 	if (pthread_mutex_timedlock(&st->lines[off].mu, &ts) == 0)
 		return 0;
-	api->reply_error(ctx, PICMD_ERR_BUSY, "line %u: busy with another "
+	gpio_api->reply_error(ctx, PICMD_ERR_BUSY, "line %u: busy with another "
 	    "command until after this one's deadline", off);
 	return -1;
 }
 
-static void
-line_unlock(struct gpio_state *st, unsigned off)
+void
+gpio_line_unlock(struct gpio_state *st, unsigned off)
 {
 	pthread_mutex_unlock(&st->lines[off].mu);
 }
@@ -234,8 +201,8 @@ clean_word(char *dst, size_t size, const char *src)
  * program has the line.  Called with the line locked (it reads the
  * line's info).
  */
-static void
-device_error(picmd_ctx *ctx, struct gpio_state *st, unsigned off, int err)
+void
+gpio_device_error(picmd_ctx *ctx, struct gpio_state *st, unsigned off, int err)
 {
 	struct gpio_line_info info;
 	char buf[128], who[GPIO_NAME_MAX];
@@ -244,11 +211,11 @@ device_error(picmd_ctx *ctx, struct gpio_state *st, unsigned off, int err)
 	if (err == EBUSY && st->be->ops->line_info(st->be, off, &info) == 0 &&
 	    info.consumer[0] != '\0') {
 		clean_word(who, sizeof(who), info.consumer);
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: %s (in use "
+		gpio_api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: %s (in use "
 		    "by %s)", off, msg, who);
 		return;
 	}
-	api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: %s", off, msg);
+	gpio_api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: %s", off, msg);
 }
 
 /*
@@ -287,7 +254,7 @@ refuse_if_watched(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
 {
 	if (st->lines[off].watch == WATCH_NONE)
 		return 0;
-	api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is watched for edges: "
+	gpio_api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is watched for edges: "
 	    "gpio unwatch %u first", off, off);
 	return -1;
 }
@@ -297,14 +264,14 @@ refuse_if_watched(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
 static void
 gpio_read(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	struct gpio_backend *be = st->be;
 	unsigned off;
 	int v;
 
 	(void)argc;
-	if (parse_line(ctx, st, argv[0], &off) == -1 ||
-	    line_lock(ctx, st, off) == -1)
+	if (gpio_parse_line(ctx, st, argv[0], &off) == -1 ||
+	    gpio_line_lock(ctx, st, off) == -1)
 		return;
 	if (st->lines[off].held != HOLD_NONE) {
 		v = be->ops->get(be, off);
@@ -318,29 +285,29 @@ gpio_read(picmd_ctx *ctx, int argc, const char *const *argv)
 		errno = err;
 	}
 	if (v < 0)
-		device_error(ctx, st, off, errno);
+		gpio_device_error(ctx, st, off, errno);
 	else
-		api->reply_ok(ctx, "%d", v);
-	line_unlock(st, off);
+		gpio_api->reply_ok(ctx, "%d", v);
+	gpio_line_unlock(st, off);
 }
 
 static void
 gpio_write(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	struct gpio_backend *be = st->be;
 	struct gpio_line *ln;
 	unsigned off;
 	int level, rc;
 
 	(void)argc;
-	if (parse_line(ctx, st, argv[0], &off) == -1 ||
+	if (gpio_parse_line(ctx, st, argv[0], &off) == -1 ||
 	    parse_level(ctx, argv[1], &level) == -1 ||
-	    line_lock(ctx, st, off) == -1)
+	    gpio_line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
 	if (refuse_if_watched(ctx, st, off) == -1) {
-		line_unlock(st, off);
+		gpio_line_unlock(st, off);
 		return;
 	}
 	if (ln->held == HOLD_OUT)
@@ -348,12 +315,12 @@ gpio_write(picmd_ctx *ctx, int argc, const char *const *argv)
 	else
 		rc = be->ops->request_output(be, off, ln->bias, level);
 	if (rc == -1) {
-		device_error(ctx, st, off, errno);
+		gpio_device_error(ctx, st, off, errno);
 	} else {
 		ln->held = HOLD_OUT;
 		ln->value = level;
 	}
-	line_unlock(st, off);
+	gpio_line_unlock(st, off);
 }
 
 /*
@@ -365,7 +332,7 @@ gpio_write(picmd_ctx *ctx, int argc, const char *const *argv)
 static void
 gpio_mode(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	struct gpio_backend *be = st->be;
 	struct gpio_line *ln;
 	enum gpio_bias bias = GPIO_BIAS_AS_IS;
@@ -373,7 +340,7 @@ gpio_mode(picmd_ctx *ctx, int argc, const char *const *argv)
 	unsigned off;
 	int rc, value;
 
-	if (parse_line(ctx, st, argv[0], &off) == -1)
+	if (gpio_parse_line(ctx, st, argv[0], &off) == -1)
 		return;
 	if (strcasecmp(argv[1], "in") == 0 ||
 	    strcasecmp(argv[1], "input") == 0) {
@@ -382,17 +349,17 @@ gpio_mode(picmd_ctx *ctx, int argc, const char *const *argv)
 	    strcasecmp(argv[1], "output") == 0) {
 		out = true;
 	} else {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "mode must be in or "
+		gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "mode must be in or "
 		    "out, not '%s'", argv[1]);
 		return;
 	}
-	if (have_pull && parse_pull(ctx, argv[2], &bias) == -1)
+	if (have_pull && gpio_parse_pull(ctx, argv[2], &bias) == -1)
 		return;
-	if (line_lock(ctx, st, off) == -1)
+	if (gpio_line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
 	if (refuse_if_watched(ctx, st, off) == -1) {
-		line_unlock(st, off);
+		gpio_line_unlock(st, off);
 		return;
 	}
 	if (!have_pull)
@@ -408,13 +375,13 @@ gpio_mode(picmd_ctx *ctx, int argc, const char *const *argv)
 		rc = be->ops->request_output(be, off, bias, value);
 	}
 	if (rc == -1) {
-		device_error(ctx, st, off, errno);
+		gpio_device_error(ctx, st, off, errno);
 	} else {
 		ln->held = out ? HOLD_OUT : HOLD_IN;
 		ln->bias = bias;
 		ln->value = value;
 	}
-	line_unlock(st, off);
+	gpio_line_unlock(st, off);
 }
 
 /* Put the line back as it was before a pulse; 0 or -1 with errno. */
@@ -459,7 +426,7 @@ pulse_restore(struct gpio_state *st, unsigned off, enum hold held,
 static void
 gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	struct gpio_backend *be = st->be;
 	struct gpio_line_info info;
 	struct gpio_line *ln;
@@ -471,16 +438,16 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 	int level = 1, v0 = 0, rc, err;
 	long left;
 
-	if (parse_line(ctx, st, argv[0], &off) == -1)
+	if (gpio_parse_line(ctx, st, argv[0], &off) == -1)
 		return;
 	if (!sysfs_parse_ull(argv[1], PULSE_MAX_MS, &ms) || ms == 0) {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "pulse length must be a "
+		gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "pulse length must be a "
 		    "whole number of milliseconds from 1 to %ld", PULSE_MAX_MS);
 		return;
 	}
 	if (argc > 2 && parse_level(ctx, argv[2], &level) == -1)
 		return;
-	if (line_lock(ctx, st, off) == -1)
+	if (gpio_line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
 	held = ln->held;
@@ -488,9 +455,9 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 		goto out;
 
 	/* Refuse up front rather than cut the pulse short at the deadline. */
-	left = api->remaining_ms(ctx);
+	left = gpio_api->remaining_ms(ctx);
 	if ((long)ms + PULSE_MARGIN_MS > left) {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "a %llu ms pulse does "
+		gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "a %llu ms pulse does "
 		    "not fit in the %ld ms left before this command times out "
 		    "([server] command_timeout_ms)", ms, left);
 		goto out;
@@ -499,14 +466,14 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (held == HOLD_NONE) {
 		/* Borrow the line as it is to learn what to restore. */
 		if (be->ops->request_as_is(be, off) == -1) {
-			device_error(ctx, st, off, errno);
+			gpio_device_error(ctx, st, off, errno);
 			goto out;
 		}
 		if (be->ops->line_info(be, off, &info) == -1 ||
 		    (v0 = be->ops->get(be, off)) < 0) {
 			err = errno;
 			be->ops->release(be, off);
-			device_error(ctx, st, off, err);
+			gpio_device_error(ctx, st, off, err);
 			goto out;
 		}
 		dir0 = info.dir;
@@ -519,7 +486,7 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (rc == -1) {
 		err = errno;
 		(void)pulse_restore(st, off, held, dir0, v0);
-		device_error(ctx, st, off, err);
+		gpio_device_error(ctx, st, off, err);
 		goto out;
 	}
 
@@ -544,39 +511,39 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 			ln->held = HOLD_OUT;
 			ln->value = level;
 		}
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: pulse sent, "
+		gpio_api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: pulse sent, "
 		    "but restoring the line failed: %s", off,
 		    strerror_r(err, buf, sizeof(buf)));
 	}
 out:
-	line_unlock(st, off);
+	gpio_line_unlock(st, off);
 }
 
 /* "offset:name:direction:value" for every line, space-separated. */
 static void
 gpio_list(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	struct gpio_line_info info;
 	char name[GPIO_NAME_MAX];
 
 	(void)argc;
 	(void)argv;
-	api->reply_ok(ctx, "%s", "");
+	gpio_api->reply_ok(ctx, "%s", "");
 	for (unsigned i = 0; i < st->nlines; i++) {
 		int v;
 
-		if (line_lock(ctx, st, i) == -1)
+		if (gpio_line_lock(ctx, st, i) == -1)
 			return;
 		if (st->be->ops->line_info(st->be, i, &info) == -1 ||
 		    (v = held_level(st, i)) == -1) {
-			device_error(ctx, st, i, errno);
-			line_unlock(st, i);
+			gpio_device_error(ctx, st, i, errno);
+			gpio_line_unlock(st, i);
 			return;
 		}
-		line_unlock(st, i);
+		gpio_line_unlock(st, i);
 		clean_word(name, sizeof(name), info.name);
-		api->reply_append(ctx, "%s%u:%s:%s:%s", i > 0 ? " " : "", i,
+		gpio_api->reply_append(ctx, "%s%u:%s:%s:%s", i > 0 ? " " : "", i,
 		    name, info.dir == GPIO_DIR_OUT ? "out" : "in",
 		    level_word(v));
 	}
@@ -585,64 +552,63 @@ gpio_list(picmd_ctx *ctx, int argc, const char *const *argv)
 static void
 gpio_info(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	struct gpio_line_info info;
 	char name[GPIO_NAME_MAX], who[GPIO_NAME_MAX];
 	unsigned off;
 	int v;
 
 	(void)argc;
-	if (parse_line(ctx, st, argv[0], &off) == -1 ||
-	    line_lock(ctx, st, off) == -1)
+	if (gpio_parse_line(ctx, st, argv[0], &off) == -1 ||
+	    gpio_line_lock(ctx, st, off) == -1)
 		return;
 	if (st->be->ops->line_info(st->be, off, &info) == -1 ||
 	    (v = held_level(st, off)) == -1) {
-		device_error(ctx, st, off, errno);
-		line_unlock(st, off);
+		gpio_device_error(ctx, st, off, errno);
+		gpio_line_unlock(st, off);
 		return;
 	}
-	line_unlock(st, off);
+	gpio_line_unlock(st, off);
 	clean_word(name, sizeof(name), info.name);
 	clean_word(who, sizeof(who), info.consumer);
-	api->reply_ok(ctx, "offset=%u name=%s direction=%s value=%s bias=%s "
+	gpio_api->reply_ok(ctx, "offset=%u name=%s direction=%s value=%s bias=%s "
 	    "used=%s consumer=%s", off, name,
 	    info.dir == GPIO_DIR_OUT ? "out" : "in", level_word(v),
 	    bias_words[info.bias], info.used ? "yes" : "no", who);
 	if (info.edges >= 0)
-		api->reply_append(ctx, " edges=%ld", info.edges);
+		gpio_api->reply_append(ctx, " edges=%ld", info.edges);
 }
 
 /* Give a line back to the system (and to other programs). */
 static void
 gpio_release(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	unsigned off;
 
 	(void)argc;
-	if (parse_line(ctx, st, argv[0], &off) == -1 ||
-	    line_lock(ctx, st, off) == -1)
+	if (gpio_parse_line(ctx, st, argv[0], &off) == -1 ||
+	    gpio_line_lock(ctx, st, off) == -1)
 		return;
+	gpio_watch_end(st, off);
 	if (st->lines[off].held != HOLD_NONE)
 		st->be->ops->release(st->be, off);
 	forget(&st->lines[off]);
-	line_unlock(st, off);
+	gpio_line_unlock(st, off);
 }
 
 static void
 gpio_chip(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	char label[GPIO_NAME_MAX];
 
 	(void)argc;
 	(void)argv;
 	clean_word(label, sizeof(label), st->be->label);
-	api->reply_ok(ctx, "backend=%s name=%s label=%s lines=%u",
+	gpio_api->reply_ok(ctx, "backend=%s name=%s label=%s lines=%u",
 	    st->be->kind, st->be->name, label, st->nlines);
 }
-
-static void publish_edge(struct gpio_state *st, unsigned off, int level);
 
 /*
  * Sim only: what the outside world does to a line.  0|1 drive an input,
@@ -652,22 +618,22 @@ static void publish_edge(struct gpio_state *st, unsigned off, int level);
 static void
 gpio_sim_set(picmd_ctx *ctx, int argc, const char *const *argv)
 {
-	struct gpio_state *st = api->state(ctx);
+	struct gpio_state *st = gpio_api->state(ctx);
 	const char *what = argv[1];
 	unsigned off;
 	int rc;
 
 	(void)argc;
-	if (parse_line(ctx, st, argv[0], &off) == -1)
+	if (gpio_parse_line(ctx, st, argv[0], &off) == -1)
 		return;
 	if (strcmp(what, "0") != 0 && strcmp(what, "1") != 0 &&
 	    strcasecmp(what, "float") != 0 && strcasecmp(what, "busy") != 0 &&
 	    strcasecmp(what, "free") != 0) {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "sim-set takes 0, 1, "
+		gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "sim-set takes 0, 1, "
 		    "float, busy or free, not '%s'", what);
 		return;
 	}
-	if (line_lock(ctx, st, off) == -1)
+	if (gpio_line_lock(ctx, st, off) == -1)
 		return;
 	if (strcasecmp(what, "busy") == 0)
 		rc = gpio_sim_claim(st->be, off, "other-program");
@@ -679,190 +645,13 @@ gpio_sim_set(picmd_ctx *ctx, int argc, const char *const *argv)
 		rc = gpio_sim_drive(st->be, off, what[0] - '0');
 	/* The outside world moved a watched input: an edge, maybe. */
 	if (rc == 0 && st->lines[off].watch != WATCH_NONE)
-		publish_edge(st, off, st->be->ops->get(st->be, off));
+		gpio_publish_edge(st, off, st->be->ops->get(st->be, off));
 	if (rc == -1 && errno == EBUSY)
-		api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is held by "
+		gpio_api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is held by "
 		    "picmd: gpio release %u first", off, off);
 	else if (rc == -1)
-		device_error(ctx, st, off, errno);
-	line_unlock(st, off);
-}
-
-/* ---- edges ---- */
-
-#define DEBOUNCE_MAX_MS	1000UL
-
-/*
- * Publish the edge a watched line just made, if the watch wants it:
- * "! gpio.17 rising 1 ts=<wall clock> mono=<monotonic> seq=<n>".  With a
- * debounce, an edge sooner than debounce_ms after the last published one
- * is a bounce and is not published (the level is still followed).
- * Called with the line locked.
- */
-static void
-publish_edge(struct gpio_state *st, unsigned off, int level)
-{
-	struct gpio_line *ln = &st->lines[off];
-	struct timespec mono, wall;
-	enum watch_edges kind = level ? WATCH_RISING : WATCH_FALLING;
-	long long since_ms;
-	char topic[32];
-
-	if (ln->watch == WATCH_NONE || level < 0 || level == ln->level)
-		return;
-	ln->level = level;
-	if (!(ln->watch & kind))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &wall);
-	since_ms = (mono.tv_sec - ln->last_edge.tv_sec) * 1000LL +
-	    (mono.tv_nsec - ln->last_edge.tv_nsec) / 1000000;
-	if (ln->debounce_ms > 0 && ln->last_edge.tv_sec + ln->last_edge.tv_nsec
-	    != 0 && since_ms < (long long)ln->debounce_ms)
-		return;
-	ln->last_edge = mono;
-	if (st->host == NULL)
-		return;
-	snprintf(topic, sizeof(topic), "gpio.%u", off);
-	api->publish(st->host, topic, "%s %d ts=%lld.%09ld mono=%lld.%09ld",
-	    level ? "rising" : "falling", level, (long long)wall.tv_sec,
-	    wall.tv_nsec, (long long)mono.tv_sec, mono.tv_nsec);
-}
-
-static int
-parse_edges(picmd_ctx *ctx, const char *arg, enum watch_edges *edges)
-{
-	if (strcasecmp(arg, "rising") == 0)
-		*edges = WATCH_RISING;
-	else if (strcasecmp(arg, "falling") == 0)
-		*edges = WATCH_FALLING;
-	else if (strcasecmp(arg, "both") == 0)
-		*edges = WATCH_BOTH;
-	else {
-		api->reply_error(ctx, PICMD_ERR_ARGS, "edges must be rising, "
-		    "falling or both, not '%s'", arg);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * gpio watch <line> rising|falling|both [debounce_ms] [pull]: the line
- * becomes an input of ours whose edges are published on gpio.<offset>
- * (SUBSCRIBE gpio.17).  Watching again changes the edges, debounce or
- * pull in place.  An output is refused: it would stop driving its load.
- */
-static void
-gpio_watch(picmd_ctx *ctx, int argc, const char *const *argv)
-{
-	struct gpio_state *st = api->state(ctx);
-	struct gpio_backend *be = st->be;
-	struct gpio_line *ln;
-	enum watch_edges edges;
-	enum gpio_bias bias;
-	unsigned long long debounce = 0;
-	bool have_pull = false;
-	unsigned off;
-	int v;
-
-	if (parse_line(ctx, st, argv[0], &off) == -1 ||
-	    parse_edges(ctx, argv[1], &edges) == -1)
-		return;
-	for (int i = 2; i < argc; i++) {
-		if (isdigit((unsigned char)argv[i][0]) && i == 2) {
-			if (!sysfs_parse_ull(argv[i], DEBOUNCE_MAX_MS,
-			    &debounce)) {
-				api->reply_error(ctx, PICMD_ERR_ARGS, "debounce "
-				    "must be 0 to %lu ms, not '%s'",
-				    DEBOUNCE_MAX_MS, argv[i]);
-				return;
-			}
-		} else if (!have_pull) {
-			if (parse_pull(ctx, argv[i], &bias) == -1)
-				return;
-			have_pull = true;
-		} else {
-			api->reply_error(ctx, PICMD_ERR_ARGS, "usage: gpio "
-			    "watch <line> rising|falling|both [debounce_ms] "
-			    "[pull-up|pull-down|no-pull]");
-			return;
-		}
-	}
-	if (strcmp(be->kind, "sim") != 0) {
-		api->reply_error(ctx, PICMD_ERR_DEVICE, "line %u: edge events "
-		    "come from the simulated chip only in this version", off);
-		return;
-	}
-	if (line_lock(ctx, st, off) == -1)
-		return;
-	ln = &st->lines[off];
-	if (ln->held == HOLD_OUT) {
-		api->reply_error(ctx, PICMD_ERR_BUSY, "line %u is an output of "
-		    "picmd: gpio release %u first (a watch makes it an input)",
-		    off, off);
-		goto out;
-	}
-	if (!have_pull)
-		bias = ln->bias;
-	if (be->ops->request_input(be, off, bias) == -1 ||
-	    (v = be->ops->get(be, off)) < 0) {
-		device_error(ctx, st, off, errno);
-		goto out;
-	}
-	ln->held = HOLD_IN;
-	ln->bias = bias;
-	ln->watch = edges;
-	ln->debounce_ms = (unsigned)debounce;
-	ln->level = v;
-	ln->last_edge = (struct timespec){ 0, 0 };
-	api->reply_ok(ctx, "%d", v);
-out:
-	line_unlock(st, off);
-}
-
-/* The line stays an input of ours, as after gpio mode in. */
-static void
-gpio_unwatch(picmd_ctx *ctx, int argc, const char *const *argv)
-{
-	struct gpio_state *st = api->state(ctx);
-	unsigned off;
-
-	(void)argc;
-	if (parse_line(ctx, st, argv[0], &off) == -1 ||
-	    line_lock(ctx, st, off) == -1)
-		return;
-	st->lines[off].watch = WATCH_NONE;
-	line_unlock(st, off);
-}
-
-/* SUBSCRIBE gpio.GPIO17 and gpio.BCM17 mean gpio.17, as the commands do. */
-static int
-normalise_topic(void *state, const char *word, char *out, size_t size)
-{
-	struct gpio_state *st = state;
-	unsigned long long n;
-	const char *digits = NULL;
-
-	if (st == NULL)
-		return -1;
-	if (isdigit((unsigned char)word[0]))
-		digits = word;
-	else {
-		/* Names are fixed after init: no lock needed to read them. */
-		for (unsigned i = 0; i < st->nlines; i++)
-			if (st->lines[i].name[0] != '\0' &&
-			    strcasecmp(st->lines[i].name, word) == 0)
-				return snprintf(out, size, "%u", i) < (int)size ?
-				    0 : -1;
-		if (strncasecmp(word, "GPIO", 4) == 0)
-			digits = word + 4;
-		else if (strncasecmp(word, "BCM", 3) == 0)
-			digits = word + 3;
-	}
-	if (digits == NULL || !sysfs_parse_ull(digits, 1000000, &n) ||
-	    n >= st->nlines)
-		return -1;
-	return snprintf(out, size, "%llu", n) < (int)size ? 0 : -1;
+		gpio_device_error(ctx, st, off, errno);
+	gpio_line_unlock(st, off);
 }
 
 static const struct picmd_command commands[] = {
@@ -915,34 +704,34 @@ open_chip(picmd_init *init, const char *spec, const char *dev_root)
 {
 	struct gpio_chip_desc *chips;
 	struct gpio_backend *be;
-	const char *key = api->config_get(init, "chip") != NULL ? "chip" :
+	const char *key = gpio_api->config_get(init, "chip") != NULL ? "chip" :
 	    NULL;
 	char why[1024];
 	size_t n;
 	int i;
 
 	if (gpio_chip_scan(dev_root, &chips, &n, why, sizeof(why)) == -1) {
-		api->config_error(init, api->config_get(init, "dev_root") !=
+		gpio_api->config_error(init, gpio_api->config_get(init, "dev_root") !=
 		    NULL ? "dev_root" : key, "%s", why);
 		return NULL;
 	}
 	i = gpio_chip_select(chips, n, spec, why, sizeof(why));
 	if (i == GPIO_SELECT_NONE) {
 		free(chips);
-		api->log(PICMD_LOG_WARN, "gpio: no GPIO chip in %s; using the "
+		gpio_api->log(PICMD_LOG_WARN, "gpio: no GPIO chip in %s; using the "
 		    "simulated chip (gpio sim-set drives its inputs)",
 		    dev_root);
 		return gpio_sim_open();
 	}
 	if (i == GPIO_SELECT_ERROR) {
 		free(chips);
-		api->config_error(init, key, "%s", why);
+		gpio_api->config_error(init, key, "%s", why);
 		return NULL;
 	}
 	be = gpio_chip_open(dev_root, chips[i].name, why, sizeof(why));
 	free(chips);
 	if (be == NULL)
-		api->config_error(init, key, "%s", why);
+		gpio_api->config_error(init, key, "%s", why);
 	return be;
 }
 
@@ -954,38 +743,38 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 	struct gpio_state *st;
 	int bad = 0;
 
-	api = host;
-	for (int i = 0; i < api->config_count(init); i++) {
-		const char *k = api->config_key(init, i);
+	gpio_api = host;
+	for (int i = 0; i < gpio_api->config_count(init); i++) {
+		const char *k = gpio_api->config_key(init, i);
 		size_t j;
 
 		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
 			if (strcmp(k, keys[j]) == 0)
 				break;
 		if (j == sizeof(keys) / sizeof(keys[0])) {
-			api->config_error(init, k, "unknown key '%s' (known: "
+			gpio_api->config_error(init, k, "unknown key '%s' (known: "
 			    "backend, chip, dev_root)", k);
 			bad++;
 		}
 	}
-	if ((backend = api->config_get(init, "backend")) == NULL)
+	if ((backend = gpio_api->config_get(init, "backend")) == NULL)
 		backend = "chip";
 	if (strcmp(backend, "chip") != 0 && strcmp(backend, "sim") != 0) {
-		api->config_error(init, "backend", "backend must be chip or "
+		gpio_api->config_error(init, "backend", "backend must be chip or "
 		    "sim, not '%s'", backend);
 		bad++;
 	}
-	if ((spec = api->config_get(init, "chip")) == NULL)
+	if ((spec = gpio_api->config_get(init, "chip")) == NULL)
 		spec = "auto";
 	if (spec[0] == '\0') {
-		api->config_error(init, "chip", "chip must be auto, gpiochipN "
+		gpio_api->config_error(init, "chip", "chip must be auto, gpiochipN "
 		    "or a chip label");
 		bad++;
 	}
-	if ((dev_root = api->config_get(init, "dev_root")) == NULL)
+	if ((dev_root = gpio_api->config_get(init, "dev_root")) == NULL)
 		dev_root = "/dev";
 	if (dev_root[0] != '/') {
-		api->config_error(init, "dev_root", "dev_root must be an "
+		gpio_api->config_error(init, "dev_root", "dev_root must be an "
 		    "absolute path, not '%s'", dev_root);
 		bad++;
 	}
@@ -993,14 +782,14 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 		return -1;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		api->log(PICMD_LOG_ERROR, "gpio: out of memory");
+		gpio_api->log(PICMD_LOG_ERROR, "gpio: out of memory");
 		return -1;
 	}
 	/* From here on the loader hands st to fini() if init fails. */
-	api->set_state(init, st);
+	gpio_api->set_state(init, st);
 	if (strcmp(backend, "sim") == 0) {
 		if ((st->be = gpio_sim_open()) == NULL) {
-			api->log(PICMD_LOG_ERROR, "gpio: out of memory");
+			gpio_api->log(PICMD_LOG_ERROR, "gpio: out of memory");
 			return -1;
 		}
 	} else if ((st->be = open_chip(init, spec, dev_root)) == NULL) {
@@ -1008,37 +797,40 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 	}
 	st->nlines = st->be->nlines;
 	if ((st->lines = calloc(st->nlines, sizeof(*st->lines))) == NULL) {
-		api->log(PICMD_LOG_ERROR, "gpio: out of memory");
+		gpio_api->log(PICMD_LOG_ERROR, "gpio: out of memory");
 		return -1;
 	}
 	for (unsigned i = 0; i < st->nlines; i++) {
 		struct gpio_line_info info;
 
 		if (pthread_mutex_init(&st->lines[i].mu, NULL) != 0) {
-			api->log(PICMD_LOG_ERROR, "gpio: cannot create a mutex");
+			gpio_api->log(PICMD_LOG_ERROR, "gpio: cannot create a mutex");
 			return -1;
 		}
 		st->nmutexes++;
+		st->lines[i].st = st;
+		st->lines[i].off = i;
+		st->lines[i].wfd = -1;
 		/* Cache the names for lookups without locking every line. */
 		if (st->be->ops->line_info(st->be, i, &info) == 0)
 			memcpy(st->lines[i].name, info.name,
 			    sizeof(st->lines[i].name));
 	}
-	api->log(PICMD_LOG_INFO, "gpio: %s backend, %s [%s], %u lines",
+	gpio_api->log(PICMD_LOG_INFO, "gpio: %s backend, %s [%s], %u lines",
 	    st->be->kind, st->be->name, st->be->label, st->nlines);
 
-	if (sysfs_register(api, init, commands, SYSFS_NELEM(commands)) == -1)
+	if (sysfs_register(gpio_api, init, commands, SYSFS_NELEM(commands)) == -1)
 		return -1;
 	/* Events need a daemon that has them (api->size says so). */
-	if (api->size >= offsetof(struct picmd_api, register_topic) +
-	    sizeof(api->register_topic)) {
-		st->host = api->host(init);
-		if (api->register_topic(init, "gpio", normalise_topic) == -1)
+	if (gpio_api->size >= offsetof(struct picmd_api, unwatch_fd) +
+	    sizeof(gpio_api->unwatch_fd)) {
+		st->host = gpio_api->host(init);
+		if (gpio_api->register_topic(init, "gpio", gpio_normalise_topic) == -1)
 			return -1;
 	}
 	/* Only a simulated chip has an outside world to set. */
 	if (strcmp(st->be->kind, "sim") == 0 &&
-	    api->register_command(init, &sim_set_command) == -1)
+	    gpio_api->register_command(init, &sim_set_command) == -1)
 		return -1;
 	return 0;
 }

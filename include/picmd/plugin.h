@@ -67,6 +67,8 @@ enum picmd_log_level {
 typedef struct picmd_ctx picmd_ctx;
 /* The daemon, for what a plugin does outside a request: publish events. */
 typedef struct picmd_host picmd_host;
+/* A file descriptor the daemon watches for a plugin. */
+typedef struct picmd_watch picmd_watch;
 /* A plugin being loaded: its config section and its registrations. */
 typedef struct picmd_init picmd_init;
 
@@ -159,6 +161,19 @@ struct picmd_api {
 	int		(*register_topic)(picmd_init *init, const char *prefix,
 			    int (*normalise)(void *state, const char *word,
 			    char *out, size_t size));
+	/* Call cb(fd, arg) on a worker thread, never on the loop thread,
+	 * whenever fd is readable; fd is not watched while cb runs, so cb
+	 * should read what is pending.  From a handler or the plugin's own
+	 * thread, after init.  NULL with errno on failure (ENOTSUP under
+	 * picmdd -t). */
+	picmd_watch	*(*watch_fd)(picmd_host *host, int fd,
+			    void (*cb)(int fd, void *arg), void *arg);
+	/* Stop watching, from any thread but from within cb.  A callback
+	 * already queued or running may still run once afterwards: cb checks
+	 * the plugin's own state (under its lock) before using fd.  Watches
+	 * left at shutdown are removed by the daemon before fini(): fini
+	 * must not call this. */
+	void		(*unwatch_fd)(picmd_watch *w);
 };
 
 struct picmd_plugin {

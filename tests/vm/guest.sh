@@ -304,6 +304,14 @@ check "picmdd -t accepts the LAN listener with a token" picmdd -t -c /etc/picmd/
 expect "a loopback client needs the token too" 'DENIED' "$(q gpio chip)"
 expect "  and is served with it" '^backend=chip' "$(q -a /etc/picmd/token gpio chip)"
 touch $share/host-ready
+# The host watches line 23 and subscribes to it, then asks for edges: the
+# simulator makes them by pulling the line up, then down.
+if wait_for 180 sh -c "test -e $share/edge-go || test -e $share/host-done" &&
+    [ -e $share/edge-go ]; then
+	echo pull-up >$simdir/sim_gpio23/pull
+	echo pull-down >$simdir/sim_gpio23/pull
+	touch $share/edge-done
+fi
 if wait_for 180 test -e $share/host-done; then
 	expect "the host's authenticated 'gpio write 18 1' reached the chip" '^1$' "$(simval 18)"
 	expect "the journal has the host's wrong token, at priority warning" \

@@ -19,6 +19,7 @@ does not finish, or on an image that cannot be made.
 import argparse
 import ctypes
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -79,6 +80,9 @@ class Client:
 
     def ask(self, line):
         self.sock.sendall(line.encode() + b"\n")
+        return self.line()
+
+    def line(self):
         while b"\n" not in self.buf:
             data = self.sock.recv(4096)
             if not data:
@@ -91,7 +95,7 @@ class Client:
         self.sock.close()
 
 
-def host_checks(port, token, tally):
+def host_checks(port, token, share, tally):
     """Through qemu's forward of 127.0.0.1:port to the guest's LAN listener."""
     # qemu accepts on the host side at once; a closed connection means the
     # guest is not listening yet.
@@ -119,6 +123,21 @@ def host_checks(port, token, tally):
     tally.add(r.startswith("OK backend=chip "), "host: gpio chip through the token-protected listener", r)
     r = c.ask("gpio write 18 1")
     tally.add(r == "OK", "host: gpio write 18 1", r)
+    # Edges of a real chip, detected by the kernel, pushed to the host.
+    r = c.ask("gpio watch 23 both")
+    tally.add(r == "OK 0", "host: gpio watch 23 both", r)
+    r = c.ask("SUBSCRIBE gpio.GPIO23")
+    tally.add(r == "OK", "host: SUBSCRIBE gpio.GPIO23", r)
+    open(os.path.join(share, "edge-go"), "w").close()
+    for seq, (kind, level) in enumerate((("rising", 1), ("falling", 0)), 1):
+        try:
+            r = c.line()
+        except OSError as e:
+            r = "(nothing: %s)" % e
+        want = (r"^! gpio\.23 %s %d ts=\d{10}\.\d{9} mono=\d+\.\d{9} "
+                r"seq=%d$" % (kind, level, seq))
+        tally.add(re.match(want, r) is not None,
+                  f"host: the simulator's {kind} edge reached the subscriber", r)
     c.close()
 
 
@@ -224,7 +243,7 @@ def one_suite(suite, args, tally):
                     else:
                         tally.log(f"  {line}")
             if not host_done and os.path.exists(os.path.join(share, "host-ready")):
-                host_checks(port, token, tally)
+                host_checks(port, token, share, tally)
                 open(os.path.join(share, "host-done"), "w").close()
                 host_done = True
             if os.path.exists(os.path.join(share, "done")):
