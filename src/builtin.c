@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "conn_events.h"
 #include "dispatch.h"
+#include "lease.h"
 #include "proto.h"
 #include "server.h"
 
@@ -143,6 +144,13 @@ cmd_subscriptions(struct conn *c, int argc, char *const *argv,
 	return REPLY_OK;
 }
 
+static int
+cmd_lease(struct conn *c, int argc, char *const *argv, struct strbuf *text)
+{
+	(void)argc;
+	return conn_lease(c, argv[0], text);
+}
+
 static const struct {
 	const char	*name;
 	const char	*usage;
@@ -164,6 +172,7 @@ static const struct {
 	{ "unsubscribe", "UNSUBSCRIBE <topic> [topic ...]", 1, PICMD_ARGS_ANY,
 	    0, cmd_unsubscribe },
 	{ "subscriptions", "SUBSCRIPTIONS", 0, 0, 0, cmd_subscriptions },
+	{ "lease", "LEASE <ms>|OFF", 1, 1, 0, cmd_lease },
 };
 
 int

@@ -23,7 +23,7 @@
 #include "log.h"
 
 enum key_type { K_INT, K_PATH, K_LISTEN, K_NAMES, K_LOGLEVEL, K_BOOL,
-    K_PORTS, K_SECRET, K_SECRET_FILE, K_CIDRS, K_MODE };
+    K_PORTS, K_SECRET, K_SECRET_FILE, K_CIDRS, K_MODE, K_PROGRAM };
 
 /* Secrets shorter than this are refused: they could be guessed. */
 #define MIN_TOKEN_LEN 8
@@ -75,11 +75,15 @@ static const struct core_key core_keys[] = {
 	{ "security", "allow", K_CIDRS, 0, 0, 0 },
 	{ "security", "max_clients_per_ip", K_INT, OFF(max_clients_per_ip), 0,
 	    1000000 },
+	/* min: which program; checked against the commands by failsafe.c */
+	{ "failsafe", "on_lost", K_PROGRAM, 0, FAILSAFE_ON_LOST, 0 },
+	{ "failsafe", "on_start", K_PROGRAM, 0, FAILSAFE_ON_START, 0 },
+	{ "failsafe", "on_stop", K_PROGRAM, 0, FAILSAFE_ON_STOP, 0 },
 };
 #define NCORE_KEYS (sizeof(core_keys) / sizeof(core_keys[0]))
 
 static const char *const core_sections[] = { "server", "plugins", "log",
-    "system", "callback", "security" };
+    "system", "callback", "security", "failsafe" };
 
 struct parse_ctx {
 	struct config		*cfg;
@@ -476,6 +480,12 @@ core_key_set(struct parse_ctx *ctx, const struct core_key *k, const char *value)
 		}
 		split_list(value, add_load, ctx);
 		break;
+	case K_PROGRAM:
+		free(cfg->failsafe[k->min].text);
+		if ((cfg->failsafe[k->min].text = strdup(value)) == NULL)
+			report(ctx, ctx->lineno, "out of memory");
+		cfg->failsafe[k->min].line = ctx->lineno;
+		break;
 	case K_BOOL:
 		if (strcasecmp(value, "true") == 0 ||
 		    strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
@@ -730,6 +740,8 @@ config_free(struct config *cfg)
 		explicit_bzero(cfg->admin_token, strlen(cfg->admin_token));
 		free(cfg->admin_token);
 	}
+	for (int i = 0; i < FAILSAFE_NPROGRAMS; i++)
+		free(cfg->failsafe[i].text);
 	free(cfg->plugin_dir);
 	free(cfg->sysfs_root);
 	free(cfg->procfs_root);

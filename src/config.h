@@ -33,6 +33,19 @@ struct config_section {
 	int			 nkv;
 };
 
+/* [failsafe]: command lines run as the daemon (failsafe.c). */
+enum failsafe_program {
+	FAILSAFE_ON_LOST = 0,	/* a lease was lost */
+	FAILSAFE_ON_START,	/* before listening */
+	FAILSAFE_ON_STOP,	/* after the drain at SIGTERM/SIGINT */
+	FAILSAFE_NPROGRAMS,
+};
+
+struct failsafe_text {
+	char	*text;		/* "cmd; cmd; ...", or NULL */
+	int	 line;		/* in the file, for messages */
+};
+
 struct config {
 	char			*path;
 	char			*dir;		/* relative paths start here */
@@ -50,6 +63,7 @@ struct config {
 	int			 drain_timeout_s;
 	int			 max_output;	/* unsent reply bytes per client */
 	int			 max_events_queued; /* per subscriber */
+	struct failsafe_text	 failsafe[FAILSAFE_NPROGRAMS];
 	int			 unix_mode;	/* of Unix sockets */
 
 	/* [plugins] */

@@ -40,6 +40,7 @@
 #include "conn_priv.h"
 #include "dispatch.h"
 #include "endpoint.h"
+#include "lease.h"
 #include "log.h"
 #include "plugin.h"
 #include "pool.h"
@@ -166,6 +167,7 @@ conn_free(struct conn *c)
 	drop_requests(c, &c->order);
 	drop_requests(c, &c->tagged);
 	conn_events_free(c);
+	conn_lease_closed(c);
 	if (c->quit)
 		s->stats.dropped_total++;
 	event_del(&c->ev_read);
@@ -775,6 +777,8 @@ conn_read_scratch(struct conn *c)
 	n = read(c->fd, s->rbuf, sizeof(s->rbuf));
 	if (n <= 0)
 		return n;
+	if (c->lease_ms != 0)
+		c->lease_seen = s->now_ts;
 	c->in = (struct iobuf){ s->rbuf, 0, (size_t)n, sizeof(s->rbuf) };
 	conn_process_input(c);
 	left = iobuf_used(&c->in);
@@ -822,6 +826,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n > 0) {
 		c->in.len += (size_t)n;
+		if (c->lease_ms != 0)
+			c->lease_seen = c->srv->now_ts;
 	} else if (n == 0) {
 		/* A half-close: the client may still read, so finish its
 		 * requests (and the last line, which needs no LF) first. */

@@ -39,6 +39,10 @@ struct conn {
 	TAILQ_ENTRY(conn)	 sub_link;	/* server's subscribers */
 	struct subs		 subs;		/* SUBSCRIBE patterns */
 	struct evqueue		 evq;		/* events not yet in out */
+	uint32_t		 lease_ms;	/* LEASE: 0 when none */
+	uint64_t		 lease_id;
+	struct timespec		 lease_seen;	/* last read, monotonic */
+	struct event		 lease_ev;	/* looks at lease_seen */
 	struct server		*srv;
 	int			 fd;
 	struct event		 ev_read;	/* added while we read */

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "failsafe.h"
 #include "log.h"
 #include "plugin.h"
 #include "server.h"
@@ -55,6 +56,8 @@ check_config(const char *path)
 		return 1;
 	}
 	plugins_load(cfg, d, &ps, report_stderr, &problems);
+	if (problems == 0)
+		failsafe_check(cfg, d, report_stderr, &problems);
 	if (problems == 0)
 		printf("picmdd: %s: configuration OK (%d plugins, %zu "
 		    "commands)\n", path, ps->count, dispatch_count(d));

@@ -229,14 +229,9 @@ pool_free(struct pool *p)
 	free(p);
 }
 
-int
-pool_submit(struct pool *p, struct job *job)
+static int
+pool_enqueue(struct pool *p, struct job *job)
 {
-	/* `queued` may be a little stale (higher): that only refuses a job
-	 * a moment early when the queue is at its limit.  `stopping` and
-	 * `max_queued` change only on this thread. */
-	if (atomic_load(&p->queued) + p->npend >= p->max_queued || p->stopping)
-		return -1;
 	atomic_store(&job->state, JOB_QUEUED);
 	job->next = NULL;
 	if (p->pend_tail == NULL)
@@ -246,6 +241,25 @@ pool_submit(struct pool *p, struct job *job)
 	p->pend_tail = job;
 	p->npend++;
 	return 0;
+}
+
+int
+pool_submit(struct pool *p, struct job *job)
+{
+	/* `queued` may be a little stale (higher): that only refuses a job
+	 * a moment early when the queue is at its limit.  `stopping` and
+	 * `max_queued` change only on this thread. */
+	if (atomic_load(&p->queued) + p->npend >= p->max_queued || p->stopping)
+		return -1;
+	return pool_enqueue(p, job);
+}
+
+int
+pool_submit_urgent(struct pool *p, struct job *job)
+{
+	if (p->stopping)
+		return -1;
+	return pool_enqueue(p, job);
 }
 
 void

@@ -49,6 +49,9 @@ void	pool_free(struct pool *p);
  */
 int	pool_submit(struct pool *p, struct job *job);
 void	pool_kick(struct pool *p);
+/* pool_submit() past max_queued (a failsafe must not wait for room);
+ * -1 only when the pool is stopping. */
+int	pool_submit_urgent(struct pool *p, struct job *job);
 /* Cancel a job that has not started; true when it will never run. */
 bool	pool_cancel(struct job *job);
 /* Hand every completed job to done(); returns how many. */

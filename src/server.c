@@ -18,7 +18,9 @@
 #include "conn_events.h"
 #include "dispatch.h"
 #include "events.h"
+#include "failsafe.h"
 #include "fdwatch.h"
+#include "lease.h"
 #include "listener.h"
 #include "log.h"
 #include "plugin.h"
@@ -51,8 +53,35 @@ wake_notify(void *arg)
 static void
 server_job_done(struct job *job, void *arg)
 {
-	if (!fdwatch_job_done(job))
+	if (!fdwatch_job_done(job) && !lease_job_done(job, arg))
 		conn_job_done(job, arg);
+}
+
+/* Compile cfg's failsafe programs into progs; problems go to the log. */
+static int
+failsafe_compile_all(struct server *s, const struct config *cfg,
+    struct failsafe **progs)
+{
+	int problems = 0;
+
+	for (int i = 0; i < FAILSAFE_NPROGRAMS; i++)
+		problems += failsafe_compile(cfg, (enum failsafe_program)i,
+		    s->dispatch, &progs[i], report_to_log, NULL);
+	if (problems > 0)
+		for (int i = 0; i < FAILSAFE_NPROGRAMS; i++) {
+			failsafe_unref(progs[i]);
+			progs[i] = NULL;
+		}
+	return problems;
+}
+
+static void
+failsafe_now(struct server *s, enum failsafe_program which, const char *why)
+{
+	if (s->failsafe[which] == NULL)
+		return;
+	failsafe_run(s->failsafe[which], why, s->cfg->command_timeout_ms);
+	s->stats.failsafe_runs_total++;
 }
 
 static void
@@ -224,6 +253,7 @@ static void
 server_reload(struct server *s)
 {
 	struct config *ncfg, *old = s->cfg;
+	struct failsafe *progs[FAILSAFE_NPROGRAMS];
 	char *words;
 
 	log_info("reloading %s", old->path);
@@ -240,14 +270,27 @@ server_reload(struct server *s)
 		config_free(ncfg);
 		return;
 	}
+	if (failsafe_compile_all(s, ncfg, progs) > 0) {
+		log_warnx("reload failed; keeping the running configuration");
+		service_ready("reload failed; running the previous configuration");
+		config_free(ncfg);
+		return;
+	}
 	if ((words = realloc(s->words, (size_t)ncfg->max_line + 1)) == NULL) {
 		log_warnx("reload: out of memory; keeping the running "
 		    "configuration");
 		service_ready("reload failed; running the previous configuration");
 		config_free(ncfg);
+		for (int i = 0; i < FAILSAFE_NPROGRAMS; i++)
+			failsafe_unref(progs[i]);
 		return;
 	}
 	s->words = words;
+	for (int i = 0; i < FAILSAFE_NPROGRAMS; i++) {
+		/* A running on_lost keeps its own reference. */
+		failsafe_unref(s->failsafe[i]);
+		s->failsafe[i] = progs[i];
+	}
 
 	if (!same_listen(old, ncfg))
 		log_warnx("reload: [server] listen changes after a restart");
@@ -336,6 +379,13 @@ server_start(struct server *s)
 		return -1;
 	}
 	plugins_set_bus(s->plugins, s->bus);
+	if (failsafe_compile_all(s, cfg, s->failsafe) > 0) {
+		log_warnx("%s: bad [failsafe]; not starting", cfg->path);
+		return -1;
+	}
+	/* Before anyone can connect: a daemon restarted after a crash or a
+	 * power cut comes up safe. */
+	failsafe_now(s, FAILSAFE_ON_START, "starting");
 	if ((n = service_listen_fds()) > 0) {
 		log_info("socket activation: serving %d passed sockets instead "
 		    "of [server] listen", n);
@@ -408,6 +458,9 @@ server_run(struct server *s)
 		log_warnx("event loop failed");
 		return -1;
 	}
+	/* After the drain: every reply is out, now make things safe. */
+	if (s->draining)
+		failsafe_now(s, FAILSAFE_ON_STOP, "stopping");
 	return 0;
 }
 
@@ -445,6 +498,8 @@ server_free(struct server *s)
 	fdwatch_set_free(s->watches);
 	/* Plugin threads publish until fini() has stopped them. */
 	plugins_unload(s->plugins);
+	for (int i = 0; i < FAILSAFE_NPROGRAMS; i++)
+		failsafe_unref(s->failsafe[i]);
 	events_free(s->bus);
 	if (s->events_ev != NULL)
 		event_free(s->events_ev);
@@ -489,7 +544,8 @@ server_stats(struct server *s, struct strbuf *out)
 	    "denied_total=%llu auth_failed_total=%llu http_rejected_total=%llu "
 	    "idle_closed_total=%llu inflight=%u queue_depth=%zu workers=%d workers_busy=%u "
 	    "plugins=%d commands=%zu events_published=%llu "
-	    "events_delivered=%llu events_dropped=%llu subscriptions=%u",
+	    "events_delivered=%llu events_dropped=%llu subscriptions=%u "
+	    "leases=%u leases_lost_total=%llu failsafe_runs_total=%llu",
 	    (long long)(now.tv_sec - s->started.tv_sec), s->nclients,
 	    (unsigned long long)st->connections_total,
 	    (unsigned long long)st->rejected_total,
@@ -510,5 +566,7 @@ server_stats(struct server *s, struct strbuf *out)
 	    (unsigned long long)events_published(s->bus),
 	    (unsigned long long)st->events_delivered,
 	    (unsigned long long)(st->events_dropped + events_dropped(s->bus)),
-	    s->nsubscriptions);
+	    s->nsubscriptions, s->nleases,
+	    (unsigned long long)st->leases_lost_total,
+	    (unsigned long long)st->failsafe_runs_total);
 }

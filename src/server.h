@@ -19,6 +19,7 @@ struct event_base;
 struct event;
 struct conn;
 struct listener;
+struct failsafe;
 
 struct stats {
 	uint64_t	connections_total;
@@ -37,6 +38,8 @@ struct stats {
 	uint64_t	idle_closed_total;
 	uint64_t	events_delivered;	/* "!" lines written */
 	uint64_t	events_dropped;		/* by full subscriber queues */
+	uint64_t	leases_lost_total;
+	uint64_t	failsafe_runs_total;
 };
 
 TAILQ_HEAD(conn_list, conn);
@@ -58,6 +61,9 @@ struct server {
 	struct events		*bus;		/* published events */
 	struct event		*events_ev;	/* bus -> loop */
 	struct fdwatch_set	*watches;	/* plugins' descriptors */
+	unsigned		 nleases;	/* connections holding one */
+	uint64_t		 next_lease_id;
+	struct failsafe		*failsafe[FAILSAFE_NPROGRAMS];
 	struct event		*flush_ev;	/* sends it, once per loop */
 	bool			 kick_pending;	/* jobs queued, no worker woken */
 	time_t			 now;		/* now_ts in seconds */
