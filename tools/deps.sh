@@ -6,7 +6,8 @@
 set -eu
 
 build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev libedit-dev"
-test="$build libcmocka-dev python3"
+# tmux: a real terminal for the client's prompt test.
+test="$build libcmocka-dev python3 tmux"
 # libFuzzer is in Debian's compiler-rt package, next to clang's ASan/UBSan.
 fuzz="$build clang-14 libclang-rt-14-dev"
 valgrind="$test valgrind"

@@ -28,6 +28,7 @@ struct batch {
 	unsigned long	 received;
 	bool		 stdin_eof;
 	bool		 shut;		/* our sending side is closed */
+	bool		 lease_ended;	/* LEASE OFF queued */
 	int		 rc;
 };
 
@@ -74,7 +75,13 @@ batch_print_replies(struct batch *b, struct linereader *lr,
 	const char *p;
 
 	while (lr_next(lr, line, 0) == 1) {
+		/* Keep-alive replies are ours; events are printed but are
+		 * no replies. */
+		if (lease_reply(line->data))
+			continue;
 		printf("%s\n", line->data);
+		if (line->data[0] == '!')
+			continue;
 		b->received++;
 		p = line->data;
 		if (*p == '#' && (p = strchr(p, ' ')) != NULL)
@@ -97,11 +104,16 @@ run_batch(const struct target *t)
 
 	if ((fd = net_connect(t)) == -1)
 		return EXIT_TROUBLE;
+	lr_init(&lr, fd);
+	if (lease_start(t, fd, &lr) == -1) {
+		lr_free(&lr);
+		close(fd);
+		return EXIT_TROUBLE;
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	strbuf_init(&b.in);
 	strbuf_init(&b.out);
 	strbuf_init(&line);
-	lr_init(&lr, fd);
 
 	while (!lr.eof && (!b.shut || b.received < b.expected)) {
 		struct pollfd pfd[2] = {
@@ -109,7 +121,15 @@ run_batch(const struct target *t)
 			{ .fd = b.stdin_eof ? -1 : STDIN_FILENO, .events = POLLIN },
 		};
 		long left = t->timeout_ms - (long)(now_ms() - last);
+		long wait = b.received < b.expected ? left : -1;
+		const char *ping;
 		int n;
+
+		if (!b.shut && (ping = lease_due(t)) != NULL)
+			strbuf_adds(&b.out, ping);
+		if (!b.shut && lease_wait_ms(t) >= 0 &&
+		    (wait < 0 || lease_wait_ms(t) < wait))
+			wait = lease_wait_ms(t);
 
 		if (b.out_sent < b.out.len)
 			pfd[0].events |= POLLOUT;
@@ -121,7 +141,7 @@ run_batch(const struct target *t)
 			b.rc = EXIT_TROUBLE;
 			break;
 		}
-		n = poll(pfd, 2, b.received < b.expected ? (int)left : -1);
+		n = poll(pfd, 2, (int)wait);
 		if (n == -1 && errno != EINTR) {
 			perror("picmd: poll");
 			b.rc = EXIT_TROUBLE;
@@ -159,6 +179,13 @@ run_batch(const struct target *t)
 			if (b.received != before)
 				last = now_ms();
 		}
+		if (b.stdin_eof && b.out.len == 0 && !b.shut &&
+		    !b.lease_ended && t->lease_ms != 0) {
+			/* All sent: end the lease cleanly, then close. */
+			strbuf_adds(&b.out, lease_end_line(t));
+			b.lease_ended = true;
+			continue;
+		}
 		if (b.stdin_eof && b.out.len == 0 && !b.shut) {
 			/* Half-close: the daemon answers everything, then
 			 * closes its side. */
@@ -192,68 +219,131 @@ history_path(void)
 	return path;
 }
 
+/*
+ * The prompt reads the terminal and the connection side by side (libedit's
+ * callback interface in a poll loop), so replies, and events from
+ * SUBSCRIBE, print as they arrive without garbling the line being typed,
+ * and a --lease is kept alive while the user thinks.
+ */
+static struct {
+	int			 fd;
+	bool			 done;
+	int			 rc;
+	struct strbuf		 req;
+} prompt;
+
+static void
+prompt_line(char *input)
+{
+	struct proto_request pr;
+	char *words;
+	bool blank;
+
+	if (input == NULL) {		/* ^D */
+		prompt.done = true;
+		printf("\n");
+		return;
+	}
+	/* A fresh, empty line under a new prompt now, not when the next key
+	 * comes: a reply drawn before that would show the old line again. */
+	rl_callback_handler_install("picmd> ", prompt_line);
+	words = malloc(strlen(input) + 1);
+	blank = words == NULL || proto_parse(input, strlen(input), words,
+	    &pr) == PROTO_BLANK;
+	free(words);
+	if (!blank) {
+		add_history(input);
+		strbuf_reset(&prompt.req);
+		strbuf_adds(&prompt.req, input);
+		strbuf_addc(&prompt.req, '\n');
+		if (net_write_all(prompt.fd, prompt.req.data,
+		    prompt.req.len) == -1) {
+			fprintf(stderr, "picmd: connection lost\n");
+			prompt.rc = EXIT_TROUBLE;
+			prompt.done = true;
+		}
+	}
+	free(input);
+}
+
+/* A line from the daemon above the prompt, which is drawn again after. */
+static void
+prompt_print(const char *text)
+{
+	fputs("\r\033[K", stdout);
+	printf("%s\n", text);
+	fflush(stdout);
+	rl_forced_update_display();
+}
+
 int
 run_interactive(const struct target *t)
 {
 	struct linereader lr;
-	struct strbuf line, req;
-	char *input, *hist = history_path();
-	int fd, rc = EXIT_REPLY_OK;
+	struct strbuf line;
+	char *hist = history_path();
+	int got;
 
-	if ((fd = net_connect(t)) == -1) {
+	memset(&prompt, 0, sizeof(prompt));
+	prompt.rc = EXIT_REPLY_OK;
+	if ((prompt.fd = net_connect(t)) == -1) {
 		free(hist);
 		return EXIT_TROUBLE;
+	}
+	lr_init(&lr, prompt.fd);
+	strbuf_init(&line);
+	strbuf_init(&prompt.req);
+	if (lease_start(t, prompt.fd, &lr) == -1) {
+		prompt.rc = EXIT_TROUBLE;
+		goto out;
 	}
 	using_history();
 	if (hist != NULL)
 		read_history(hist);
-	lr_init(&lr, fd);
-	strbuf_init(&line);
-	strbuf_init(&req);
-	while ((input = readline("picmd> ")) != NULL) {
-		struct proto_request pr;
-		char *words = malloc(strlen(input) + 1);
-		bool blank = words == NULL || proto_parse(input, strlen(input),
-		    words, &pr) == PROTO_BLANK;
+	rl_callback_handler_install("picmd> ", prompt_line);
+	while (!prompt.done) {
+		struct pollfd pfd[2] = {
+			{ .fd = STDIN_FILENO, .events = POLLIN },
+			{ .fd = prompt.fd, .events = POLLIN },
+		};
+		long wait = lease_wait_ms(t);
 
-		free(words);
-		if (blank) {
-			free(input);
-			continue;
-		}
-		add_history(input);
-		strbuf_reset(&req);
-		strbuf_adds(&req, input);
-		strbuf_addc(&req, '\n');
-		free(input);
-		if (net_write_all(fd, req.data, req.len) == -1) {
-			fprintf(stderr, "picmd: connection lost\n");
-			rc = EXIT_TROUBLE;
+		if (poll(pfd, 2, (int)wait) == -1) {
+			if (errno == EINTR)
+				continue;
+			perror("picmd: poll");
+			prompt.rc = EXIT_TROUBLE;
 			break;
 		}
-		/* Print the reply, and any tagged ones that arrived. */
-		int got = lr_next(&lr, &line, t->timeout_ms);
-		if (got == -2) {
-			fprintf(stderr, "picmd: no reply within %ld ms\n",
-			    t->timeout_ms);
-			continue;
+		if (pfd[0].revents & (POLLIN | POLLHUP))
+			rl_callback_read_char();
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			while ((got = lr_next(&lr, &line, 0)) == 1)
+				if (!lease_reply(line.data))
+					prompt_print(line.data);
+			if (got == 0 || got == -1) {
+				fputs("\r\033[K", stdout);
+				fprintf(stderr, "picmd: connection closed\n");
+				prompt.rc = EXIT_TROUBLE;
+				break;
+			}
 		}
-		if (got != 1) {
-			fprintf(stderr, "picmd: connection closed\n");
+		if (lease_keepalive(t, prompt.fd) == -1) {
+			prompt.rc = EXIT_TROUBLE;
 			break;
 		}
-		printf("%s\n", line.data);
-		while (lr_next(&lr, &line, 0) == 1)
-			printf("%s\n", line.data);
-		fflush(stdout);
 	}
-	if (hist != NULL) {
+	rl_callback_handler_remove();
+	if (prompt.rc != EXIT_TROUBLE)
+		net_write_all(prompt.fd, lease_end_line(t),
+		    strlen(lease_end_line(t)));
+	if (hist != NULL)
 		write_history(hist);
-		free(hist);
-	}
+out:
+	free(hist);
 	lr_free(&lr);
 	strbuf_free(&line);
-	strbuf_free(&req);
-	close(fd);
-	return rc;
+	strbuf_free(&prompt.req);
+	close(prompt.fd);
+	return prompt.rc;
 }

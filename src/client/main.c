@@ -2,7 +2,7 @@
  * picmd: send commands to picmdd.
  *
  *   picmd [-H HOST] [-p PORT] [-u SOCKET] [--timeout MS] [--callback PORT]
- *         COMMAND [ARGS...]
+ *         [--lease MS] COMMAND [ARGS...] | watch ...
  *
  * Exit status: 0 for OK, 1 for ERR, 2 for usage errors, connection
  * failures and timeouts, so scripts can tell "the Pi said no" from "the Pi
@@ -38,10 +38,17 @@ usage(FILE *fp)
 	    "                      machine (0: any free port)\n"
 	    "  -a, --auth-file FILE send AUTH with the token in FILE first\n"
 	    "                      (or set $PICMD_TOKEN)\n"
+	    "  -l, --lease MS      hold a lease for the session (interactive,\n"
+	    "                      batch, watch): the daemon's failsafe runs\n"
+	    "                      when nothing is heard from picmd for MS\n"
 	    "  -h, --help          this help\n"
 	    "  -V, --version       print the version\n"
 	    "Without COMMAND, requests are read from standard input: one per\n"
-	    "line, or at a prompt when it is a terminal.\n", DEFAULT_TIMEOUT);
+	    "line, or at a prompt when it is a terminal.\n"
+	    "picmd watch [--count N] [--json] gpio LINE rising|falling|both\n"
+	    "      [DEBOUNCE_MS] [PULL]   watch a line and print its edges\n"
+	    "picmd watch [--count N] [--json] TOPIC...   print events ('gpio.*')\n",
+	    DEFAULT_TIMEOUT);
 }
 
 int
@@ -154,6 +161,7 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 't' },
 		{ "callback", required_argument, NULL, 'c' },
 		{ "auth-file", required_argument, NULL, 'a' },
+		{ "lease", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -173,7 +181,7 @@ main(int argc, char *argv[])
 		t.token = getenv("PICMD_TOKEN");
 
 	/* "+": stop at the command, so its arguments may start with '-'. */
-	while ((ch = getopt_long(argc, argv, "+H:p:u:t:c:a:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "+H:p:u:t:c:a:l:hV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'H':
@@ -206,6 +214,14 @@ main(int argc, char *argv[])
 				return EXIT_TROUBLE;
 			t.token = token;
 			break;
+		case 'l':
+			if (parse_number(optarg, 100, 3600000, &v) == -1) {
+				fprintf(stderr, "picmd: --lease takes "
+				    "milliseconds from 100 to 3600000\n");
+				return EXIT_TROUBLE;
+			}
+			t.lease_ms = v;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_REPLY_OK;
@@ -233,6 +249,20 @@ main(int argc, char *argv[])
 		    run_batch(&t);
 	}
 
+	if (strcmp(argv[optind], "watch") == 0) {
+		if (callback != NULL) {
+			fprintf(stderr, "picmd: watch prints events here; "
+			    "--callback does not go with it\n");
+			return EXIT_TROUBLE;
+		}
+		return run_watch(&t, argc - optind, argv + optind);
+	}
+	if (t.lease_ms != 0) {
+		/* One request and gone: the lease would be lost at once. */
+		fprintf(stderr, "picmd: --lease is for a session: the prompt, "
+		    "a batch on standard input, or watch\n");
+		return EXIT_TROUBLE;
+	}
 	strbuf_init(&req);
 	for (int i = optind; i < argc; i++) {
 		if (i > optind)

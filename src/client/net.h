@@ -17,6 +17,7 @@ struct target {
 	const char	*unix_path;	/* overrides host and port */
 	long		 timeout_ms;	/* connect, and each wait for a reply */
 	const char	*token;		/* sent as AUTH first, or NULL */
+	long		 lease_ms;	/* --lease: 0 for none */
 };
 
 /* Connected (and, with a token, authenticated) stream socket, or -1
