@@ -48,6 +48,10 @@
 
 #define READ_CHUNK	16384	/* bytes asked of read() at once */
 
+/* ERR TIMEOUT messages at the drain deadline (docs/PROTOCOL.md). */
+#define SHUTDOWN_RAN		"shutting down"
+#define SHUTDOWN_NOT_RUN	"shutting down; not run"
+
 static void conn_free(struct conn *c);
 static void conn_progress(struct conn *c);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
@@ -443,24 +447,21 @@ conn_start_reading(struct conn *c)
 }
 
 /*
- * The deadline passed: answer TIMEOUT and detach the request from its
- * client (or callback), so whatever its handler produces is discarded.
+ * Answer TIMEOUT with msg and detach the request from its client (or
+ * callback), so whatever its handler produces is discarded.
  */
 static void
-request_expire(struct request *r)
+request_answer_late(struct request *r, const char *msg)
 {
 	struct request *stand_in;
 	struct conn *c = r->conn;
 	struct server *s = r->srv;
-	char msg[96];
 
 	deadline_disarm(&s->deadlines, r);
 	/* A queued job must never run late (a late "gpio write"); a running
 	 * one finishes on its worker and its result is discarded. */
 	pool_cancel(&r->job);
 	s->stats.timeouts_total++;
-	snprintf(msg, sizeof(msg), "command did not finish within %d ms",
-	    s->cfg->command_timeout_ms);
 
 	if (r->cb != NULL) {
 		struct strbuf line;
@@ -502,11 +503,38 @@ request_expire(struct request *r)
 	conn_release(c);
 }
 
+/* The command's deadline passed. */
+static void
+request_expire(struct request *r)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "command did not finish within %d ms",
+	    r->srv->cfg->command_timeout_ms);
+	request_answer_late(r, msg);
+}
+
 void
 conn_expire(struct request *r, void *arg)
 {
 	(void)arg;
 	request_expire(r);
+}
+
+/* The drain's deadline passed: say whether the command ever started, so
+ * a client knows it may send it again to the next daemon. */
+static void
+request_shutdown(struct request *r, void *arg)
+{
+	(void)arg;
+	request_answer_late(r, pool_cancel(&r->job) ? SHUTDOWN_NOT_RUN :
+	    SHUTDOWN_RAN);
+}
+
+void
+conn_answer_unfinished(struct server *s)
+{
+	deadlines_expire_all(&s->deadlines, request_shutdown, NULL);
 }
 
 void
@@ -532,6 +560,7 @@ conn_submit(struct conn *c, const struct command *cmd, const char *tag,
 	r->srv = s;
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
+	r->ctx.lease = c->lease_ms != 0 ? c->lease_id : 0;
 	timespec_after_ms(&r->ctx.deadline, &s->now_ts,
 	    s->cfg->command_timeout_ms);
 	if (pool_submit(s->pool, &r->job) == -1) {
@@ -618,6 +647,13 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 		if (code >= 0)
 			conn_answer(c, pr->tag, code, text.data);
 		strbuf_free(&text);
+		return;
+	}
+	if (s->drain_expired) {
+		/* Too late to start anything: it could not finish before the
+		 * daemon stops, and its reply would be lost. */
+		s->stats.timeouts_total++;
+		conn_answer(c, pr->tag, PICMD_ERR_TIMEOUT, SHUTDOWN_NOT_RUN);
 		return;
 	}
 	if (c->cb_port != 0)

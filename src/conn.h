@@ -39,6 +39,11 @@ void	conn_shutdown_all(struct server *s);
 void	conn_close_all(struct server *s);
 /* A request's deadline passed (the deadline list's callback). */
 void	conn_expire(struct request *r, void *arg);
+/* The drain deadline passed: answer every request still queued (now
+ * never run) or running (its result to be discarded) with ERR TIMEOUT,
+ * on its connection or to its callback port.  Call with drain_expired
+ * set, so lines taken up from here on start nothing new. */
+void	conn_answer_unfinished(struct server *s);
 /* Send the output of every connection with replies waiting. */
 void	conn_flush_dirty(struct server *s);
 

@@ -122,3 +122,17 @@ deadline_disarm(struct deadlines *d, struct request *r)
 	TAILQ_REMOVE(&d->list, r, deadline_link);
 	r->deadline_armed = false;
 }
+
+void
+deadlines_expire_all(struct deadlines *d,
+    void (*expire)(struct request *r, void *arg), void *arg)
+{
+	struct request *r;
+
+	/* The head afresh each time, as in the timer: expiring one request
+	 * may close its client and disarm that client's others. */
+	while ((r = TAILQ_FIRST(&d->list)) != NULL) {
+		deadline_disarm(d, r);
+		expire(r, arg);
+	}
+}

@@ -37,6 +37,10 @@ void	deadlines_free(struct deadlines *d);
 void	deadline_arm(struct deadlines *d, struct request *r,
 	    const struct timespec *now);
 void	deadline_disarm(struct deadlines *d, struct request *r);
+/* End every armed request now, whatever its deadline, through expire
+ * instead of d's own callback (the drain deadline at shutdown). */
+void	deadlines_expire_all(struct deadlines *d,
+	    void (*expire)(struct request *r, void *arg), void *arg);
 bool	deadline_passed(const struct timespec *deadline,
 	    const struct timespec *now);
 

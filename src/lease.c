@@ -23,6 +23,7 @@
 #include "failsafe.h"
 #include "lease.h"
 #include "log.h"
+#include "plugin.h"
 #include "pool.h"
 #include "server.h"
 
@@ -31,7 +32,9 @@
 
 struct lease_job {
 	struct job		 job;		/* first: the pool's view */
-	struct failsafe		*program;
+	const struct plugins	*plugins;	/* loaded until the pool stops */
+	uint64_t		 lease;
+	struct failsafe		*program;	/* or NULL */
 	long			 timeout_ms;
 	char			 why[128];
 };
@@ -49,6 +52,9 @@ lease_job_run(struct job *job)
 {
 	struct lease_job *lj = (struct lease_job *)job;
 
+	/* The plugins' own safe states first (gpio's leased outputs), then
+	 * the program. */
+	plugins_lease_lost(lj->plugins, lj->lease);
 	failsafe_run(lj->program, lj->why, lj->timeout_ms);
 }
 
@@ -59,15 +65,18 @@ lease_job_done(struct job *job, struct server *s)
 
 	if (job->run != lease_job_run)
 		return 0;
-	s->stats.failsafe_runs_total++;
+	if (lj->program != NULL)
+		s->stats.failsafe_runs_total++;
 	failsafe_unref(lj->program);
 	free(lj);
 	return 1;
 }
 
-/* The lease of connection peer is gone: count it, say so, run on_lost. */
+/* A lease is gone: count it, say so, make things safe (the plugins'
+ * outputs bound to it, then on_lost) on a worker. */
 static void
-lease_lost(struct server *s, const char *peer, const char *why)
+lease_lost(struct server *s, const char *peer, uint64_t lease,
+    const char *why)
 {
 	struct failsafe *program = s->failsafe[FAILSAFE_ON_LOST];
 	struct lease_job *lj;
@@ -75,15 +84,20 @@ lease_lost(struct server *s, const char *peer, const char *why)
 	s->stats.leases_lost_total++;
 	log_warnx("client %s: lease lost (%s)%s", peer, why,
 	    program != NULL ? "; running [failsafe] on_lost" : "");
-	if (program == NULL)
+	if (program == NULL && !plugins_watch_leases(s->plugins))
 		return;
 	if ((lj = calloc(1, sizeof(*lj))) == NULL) {
 		/* Never skip a failsafe: run it here, late rather than not. */
-		failsafe_run(program, why, s->cfg->command_timeout_ms);
-		s->stats.failsafe_runs_total++;
+		plugins_lease_lost(s->plugins, lease);
+		if (program != NULL) {
+			failsafe_run(program, why, s->cfg->command_timeout_ms);
+			s->stats.failsafe_runs_total++;
+		}
 		return;
 	}
 	lj->job.run = lease_job_run;
+	lj->plugins = s->plugins;
+	lj->lease = lease;
 	lj->program = failsafe_ref(program);
 	lj->timeout_ms = s->cfg->command_timeout_ms;
 	snprintf(lj->why, sizeof(lj->why), "lease of %s lost: %s", peer, why);
@@ -132,7 +146,7 @@ lease_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	snprintf(why, sizeof(why), "nothing read for %ld ms", quiet);
 	lease_stop(c);
-	lease_lost(s, c->peer, why);
+	lease_lost(s, c->peer, c->lease_id, why);
 }
 
 int
@@ -181,5 +195,5 @@ conn_lease_closed(struct conn *c)
 	 * then, not on_lost once per client. */
 	if (s->draining)
 		return;
-	lease_lost(s, c->peer, "connection closed");
+	lease_lost(s, c->peer, c->lease_id, "connection closed");
 }

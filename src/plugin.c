@@ -234,6 +234,11 @@ aliases_drop_plugin(struct plugins *ps, const struct plugin *p)
 			ps->aliases[j++] = ps->aliases[i];
 	}
 	ps->naliases = j;
+	j = 0;
+	for (int i = 0; i < ps->nlease_watchers; i++)
+		if (ps->lease_watchers[i].plugin != p)
+			ps->lease_watchers[j++] = ps->lease_watchers[i];
+	ps->nlease_watchers = j;
 }
 
 void
@@ -302,6 +307,45 @@ plugins_normalise_topic(const struct plugins *ps, const char *pattern,
 	return 0;
 }
 
+static uint64_t
+ctx_lease(picmd_ctx *ctx)
+{
+	return ctx->lease;
+}
+
+static int
+api_on_lease_lost(picmd_init *in, void (*cb)(void *state, uint64_t lease))
+{
+	struct plugins *ps = in->plugins;
+	struct lease_watcher *w;
+
+	if (cb == NULL)
+		return -1;
+	w = realloc(ps->lease_watchers,
+	    (size_t)(ps->nlease_watchers + 1) * sizeof(*w));
+	if (w == NULL)
+		return -1;
+	ps->lease_watchers = w;
+	w[ps->nlease_watchers].cb = cb;
+	w[ps->nlease_watchers].plugin = in->plugin;
+	ps->nlease_watchers++;
+	return 0;
+}
+
+void
+plugins_lease_lost(const struct plugins *ps, uint64_t lease)
+{
+	for (int i = 0; i < ps->nlease_watchers; i++)
+		ps->lease_watchers[i].cb(ps->lease_watchers[i].plugin->state,
+		    lease);
+}
+
+bool
+plugins_watch_leases(const struct plugins *ps)
+{
+	return ps->nlease_watchers > 0;
+}
+
 static const struct picmd_api host_api = {
 	.abi_version = PICMD_ABI_VERSION,
 	.size = sizeof(struct picmd_api),
@@ -326,6 +370,8 @@ static const struct picmd_api host_api = {
 	.register_topic = api_register_topic,
 	.watch_fd = api_watch_fd,
 	.unwatch_fd = api_unwatch_fd,
+	.lease = ctx_lease,
+	.on_lease_lost = api_on_lease_lost,
 };
 
 static int check_trusted(const char *path, bool is_dir, char *why,
@@ -601,6 +647,7 @@ plugins_unload(struct plugins *ps)
 	for (int i = 0; i < ps->naliases; i++)
 		free(ps->aliases[i].prefix);
 	free(ps->aliases);
+	free(ps->lease_watchers);
 	free(ps->sysfs_root);
 	free(ps->procfs_root);
 	free(ps);

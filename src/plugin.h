@@ -38,6 +38,12 @@ struct topic_alias {
 	struct plugin	*plugin;
 };
 
+/* A plugin's interest in lost leases. */
+struct lease_watcher {
+	void		(*cb)(void *state, uint64_t lease);
+	struct plugin	*plugin;
+};
+
 struct plugins {
 	struct plugin		*head;
 	int			 count;
@@ -46,6 +52,8 @@ struct plugins {
 	struct picmd_host	 host;
 	struct topic_alias	*aliases;
 	int			 naliases;
+	struct lease_watcher	*lease_watchers;
+	int			 nlease_watchers;
 };
 
 /*
@@ -68,6 +76,9 @@ void	plugins_set_watches(struct plugins *ps, struct fdwatch_set *set);
  */
 int	plugins_normalise_topic(const struct plugins *ps, const char *pattern,
 	    char *out, size_t size, char *why, size_t whysize);
+/* Tell every plugin that asked that lease is lost (on a worker). */
+void	plugins_lease_lost(const struct plugins *ps, uint64_t lease);
+bool	plugins_watch_leases(const struct plugins *ps);
 /* Problems with sections that name no loaded plugin (for reload too). */
 int	plugins_check_sections(const struct plugins *ps,
 	    const struct config *cfg, config_report_fn report, void *arg);

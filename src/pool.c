@@ -117,11 +117,15 @@ worker_main(void *arg)
 			wake_one(p);	/* pass it on */
 		atomic_fetch_sub(&p->queued, 1);
 		p->busy++;
+		/* Under the lock, so a job counted busy has started (or was
+		 * cancelled for good): pool_busy() then tells a caller which
+		 * jobs can no longer be cancelled. */
+		int expected = JOB_QUEUED;
+		bool run = atomic_compare_exchange_strong(&job->state,
+		    &expected, JOB_RUNNING);
 		pthread_mutex_unlock(&p->lock);
 
-		int expected = JOB_QUEUED;
-		if (atomic_compare_exchange_strong(&job->state, &expected,
-		    JOB_RUNNING)) {
+		if (run) {
 			job->run(job);
 			atomic_store(&job->state, JOB_DONE);
 		}

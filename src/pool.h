@@ -66,6 +66,7 @@ size_t	pool_drain_after(struct pool *p, void (*first)(void *arg),
 void	pool_set_max_queued(struct pool *p, size_t max_queued);
 size_t	pool_queued(struct pool *p);
 int	pool_threads(struct pool *p);
+/* Workers running a job: each has started it, none can be cancelled. */
 unsigned pool_busy(struct pool *p);
 unsigned pool_idle(struct pool *p);	/* workers asleep, waiting for work */
 

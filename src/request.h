@@ -29,6 +29,7 @@ struct picmd_ctx {
 	int		 code;		/* REPLY_OK or an error code */
 	void		*state;		/* the plugin's state */
 	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
+	uint64_t	 lease;		/* the connection's, or 0 */
 };
 
 struct request {

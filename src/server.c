@@ -30,6 +30,10 @@
 #include "service.h"
 
 #define STOP_WAIT_MS 2000	/* for workers after the drain deadline */
+/* After the drain deadline, to send the replies it gave: long enough for
+ * any client that reads, short enough that one that does not cannot
+ * hold the daemon. */
+#define DRAIN_GRACE_MS 1000
 /* Published events not yet fanned out: far more than a loop iteration
  * sees, so only a publisher gone wild loses any. */
 #define EVENTS_MAX_PENDING 65536
@@ -118,8 +122,10 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 void
 server_conn_gone(struct server *s)
 {
-	if (s->draining && s->nclients == 0 && s->jobs_out == 0 &&
-	    !callback_busy(s))
+	/* Past the drain deadline the commands still running have been
+	 * answered: only replies not yet sent hold the loop. */
+	if (s->draining && s->nclients == 0 && !callback_busy(s) &&
+	    (s->jobs_out == 0 || s->drain_expired))
 		event_base_loopbreak(s->base);
 }
 
@@ -169,17 +175,47 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	service_watchdog();
 }
 
+/*
+ * End of the drain: every request still queued or running is answered
+ * now (ERR TIMEOUT), so each client has its reply before its connection
+ * closes.  Results already back are taken first: they are real replies.
+ */
+static void
+server_answer_unfinished(struct server *s)
+{
+	if (s->drain_expired)
+		return;
+	s_now_update(s);
+	pool_drain_after(s->pool, server_deliver_events, server_job_done, s);
+	s->drain_expired = true;
+	if (s->jobs_out > 0)
+		log_warnx("answering %u unfinished commands: shutting down",
+		    s->jobs_out);
+	conn_answer_unfinished(s);
+}
+
+/* First the drain deadline, then the grace to send what it answered. */
 static void
 drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
+	struct timeval tv = { DRAIN_GRACE_MS / 1000,
+	    (DRAIN_GRACE_MS % 1000) * 1000 };
 
 	(void)fd;
 	(void)what;
+	if (s->drain_expired) {
+		log_warnx("%u clients did not take their last replies within "
+		    "%d ms; closing them", s->nclients, DRAIN_GRACE_MS);
+		event_base_loopbreak(s->base);
+		return;
+	}
 	log_warnx("drain deadline passed with %u clients, %u commands and "
 	    "%s callbacks unfinished", s->nclients, s->jobs_out,
 	    callback_busy(s) ? "some" : "no");
-	event_base_loopbreak(s->base);
+	server_answer_unfinished(s);
+	evtimer_add(s->drain_timer, &tv);
+	server_conn_gone(s);
 }
 
 static void
@@ -188,7 +224,11 @@ server_begin_drain(struct server *s, const char *why)
 	struct timeval tv = { s->cfg->drain_timeout_s, 0 };
 
 	if (s->draining) {
+		/* At once, but still a reply for every request: what the
+		 * sockets take now is sent, callbacks are not waited for. */
 		log_warnx("%s again: stopping now", why);
+		server_answer_unfinished(s);
+		conn_flush_dirty(s);
 		event_base_loopbreak(s->base);
 		return;
 	}

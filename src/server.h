@@ -84,6 +84,7 @@ struct server {
 	struct event		*sweep_timer;	/* idle and auth timeouts */
 	struct event		*watchdog_timer;
 	bool			 draining;
+	bool			 drain_expired;	/* unfinished ones answered */
 
 	struct deadlines	 deadlines;	/* of requests on workers */
 

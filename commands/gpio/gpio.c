@@ -246,6 +246,7 @@ forget(struct gpio_line *ln)
 	ln->bias = GPIO_BIAS_AS_IS;
 	ln->value = 0;
 	ln->watch = WATCH_NONE;
+	ln->lease = 0;
 }
 
 /* A watched input belongs to its watch: driving it is refused. */
@@ -300,10 +301,26 @@ gpio_write(picmd_ctx *ctx, int argc, const char *const *argv)
 	unsigned off;
 	int level, rc;
 
-	(void)argc;
+	uint64_t lease = 0;
+
 	if (gpio_parse_line(ctx, st, argv[0], &off) == -1 ||
-	    parse_level(ctx, argv[1], &level) == -1 ||
-	    gpio_line_lock(ctx, st, off) == -1)
+	    parse_level(ctx, argv[1], &level) == -1)
+		return;
+	if (argc > 2) {
+		if (strcasecmp(argv[2], "lease") != 0) {
+			gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "usage: gpio "
+			    "write <line> 0|1 [lease]");
+			return;
+		}
+		if (st->leases)
+			lease = gpio_api->lease(ctx);
+		if (lease == 0) {
+			gpio_api->reply_error(ctx, PICMD_ERR_ARGS, "no lease on "
+			    "this connection: LEASE <ms> first");
+			return;
+		}
+	}
+	if (gpio_line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
 	if (refuse_if_watched(ctx, st, off) == -1) {
@@ -319,6 +336,8 @@ gpio_write(picmd_ctx *ctx, int argc, const char *const *argv)
 	} else {
 		ln->held = HOLD_OUT;
 		ln->value = level;
+		/* The latest write decides: bound, or not any more. */
+		ln->lease = lease;
 	}
 	gpio_line_unlock(st, off);
 }
@@ -654,9 +673,39 @@ gpio_sim_set(picmd_ctx *ctx, int argc, const char *const *argv)
 	gpio_line_unlock(st, off);
 }
 
+/*
+ * A lease was lost (on a worker): every output written with "lease" by
+ * that lease's holder goes to its safe level ([gpio] safe.N, default 0).
+ */
+static void
+gpio_lease_lost(void *state, uint64_t lease)
+{
+	struct gpio_state *st = state;
+
+	for (unsigned i = 0; i < st->nlines; i++) {
+		struct gpio_line *ln = &st->lines[i];
+
+		pthread_mutex_lock(&ln->mu);
+		if (ln->lease == lease && ln->held == HOLD_OUT) {
+			if (st->be->ops->set(st->be, i, ln->safe) == -1)
+				gpio_api->log(PICMD_LOG_ERROR, "gpio: line %u: "
+				    "cannot set its safe level %d: %s", i,
+				    ln->safe, strerror(errno));
+			else {
+				ln->value = ln->safe;
+				gpio_api->log(PICMD_LOG_WARN, "gpio: line %u: "
+				    "its lease was lost; set to %d", i,
+				    ln->safe);
+			}
+			ln->lease = 0;
+		}
+		pthread_mutex_unlock(&ln->mu);
+	}
+}
+
 static const struct picmd_command commands[] = {
 	{ "gpio read", "gpio read <line>", 1, 1, 0, gpio_read },
-	{ "gpio write", "gpio write <line> 0|1", 2, 2, 0, gpio_write },
+	{ "gpio write", "gpio write <line> 0|1 [lease]", 2, 3, 0, gpio_write },
 	{ "gpio mode", "gpio mode <line> in|out [pull-up|pull-down|no-pull]",
 	    2, 3, 0, gpio_mode },
 	{ "gpio pulse", "gpio pulse <line> <ms> [0|1]", 2, 3, 0, gpio_pulse },
@@ -735,6 +784,40 @@ open_chip(picmd_init *init, const char *spec, const char *dev_root)
 	return be;
 }
 
+/* [gpio] safe.17 = 0|1 (or safe.GPIO17): the level line 17 goes to when
+ * the lease of the client that wrote it "with lease" is lost. */
+static int
+read_safe_levels(picmd_init *init, struct gpio_state *st)
+{
+	char word[32];
+	int bad = 0;
+
+	for (int i = 0; i < gpio_api->config_count(init); i++) {
+		const char *k = gpio_api->config_key(init, i);
+		const char *v = gpio_api->config_value(init, i);
+		unsigned long off;
+
+		if (strncmp(k, "safe.", 5) != 0)
+			continue;
+		if (gpio_normalise_topic(st, k + 5, word, sizeof(word)) == -1) {
+			gpio_api->config_error(init, k, "no line '%s' on %s "
+			    "(lines 0 to %u)", k + 5, st->be->name,
+			    st->nlines - 1);
+			bad++;
+			continue;
+		}
+		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+			gpio_api->config_error(init, k, "%s must be 0 or 1, not "
+			    "'%s'", k, v);
+			bad++;
+			continue;
+		}
+		off = strtoul(word, NULL, 10);
+		st->lines[off].safe = v[0] - '0';
+	}
+	return bad;
+}
+
 static int
 gpio_init(const struct picmd_api *host, picmd_init *init)
 {
@@ -751,9 +834,11 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
 			if (strcmp(k, keys[j]) == 0)
 				break;
-		if (j == sizeof(keys) / sizeof(keys[0])) {
+		/* safe.<line>: checked once the chip's lines are known. */
+		if (j == sizeof(keys) / sizeof(keys[0]) &&
+		    strncmp(k, "safe.", 5) != 0) {
 			gpio_api->config_error(init, k, "unknown key '%s' (known: "
-			    "backend, chip, dev_root)", k);
+			    "backend, chip, dev_root, safe.<line>)", k);
 			bad++;
 		}
 	}
@@ -818,6 +903,8 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 	}
 	gpio_api->log(PICMD_LOG_INFO, "gpio: %s backend, %s [%s], %u lines",
 	    st->be->kind, st->be->name, st->be->label, st->nlines);
+	if (read_safe_levels(init, st) > 0)
+		return -1;
 
 	if (sysfs_register(gpio_api, init, commands, SYSFS_NELEM(commands)) == -1)
 		return -1;
@@ -827,6 +914,12 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 		st->host = gpio_api->host(init);
 		if (gpio_api->register_topic(init, "gpio", gpio_normalise_topic) == -1)
 			return -1;
+	}
+	if (gpio_api->size >= offsetof(struct picmd_api, on_lease_lost) +
+	    sizeof(gpio_api->on_lease_lost)) {
+		if (gpio_api->on_lease_lost(init, gpio_lease_lost) == -1)
+			return -1;
+		st->leases = true;
 	}
 	/* Only a simulated chip has an outside world to set. */
 	if (strcmp(st->be->kind, "sim") == 0 &&

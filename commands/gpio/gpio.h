@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <picmd/plugin.h>
@@ -41,6 +42,8 @@ struct gpio_line {
 	int		 wfd;		/* of the descriptor w watches */
 	struct gpio_state *st;		/* back, for the watch's callback */
 	unsigned	 off;
+	uint64_t	 lease;		/* output bound to it, or 0 */
+	int		 safe;		/* [gpio] safe.N: the level then */
 };
 
 struct gpio_state {
@@ -49,6 +52,7 @@ struct gpio_state {
 	struct gpio_line	*lines;
 	unsigned		 nlines;
 	unsigned		 nmutexes;	/* initialised, for fini */
+	bool			 leases;	/* the daemon has api->lease */
 };
 
 extern const struct picmd_api *gpio_api;

@@ -174,6 +174,17 @@ struct picmd_api {
 	 * left at shutdown are removed by the daemon before fini(): fini
 	 * must not call this. */
 	void		(*unwatch_fd)(picmd_watch *w);
+
+	/* ---- leases (check api->size: appended) ---- */
+
+	/* The lease the requesting connection holds (LEASE, docs/PROTOCOL.md),
+	 * or 0: a handler can bind what it does to the client's liveness. */
+	uint64_t	(*lease)(picmd_ctx *ctx);
+	/* At init: have cb(state, lease) called on a worker when a lease is
+	 * lost, before the [failsafe] on_lost program runs (gpio sets the
+	 * outputs bound to that lease to their safe values). */
+	int		(*on_lease_lost)(picmd_init *init,
+			    void (*cb)(void *state, uint64_t lease));
 };
 
 struct picmd_plugin {

@@ -153,7 +153,7 @@ def test_bad_programs_are_refused(t):
              "built-in command, which only a connection can run"),
             ("on_start = gpio write 17",
              "{path}:{line:on_start}: [failsafe] on_start: 'gpio write 17': "
-             "usage: gpio write <line> 0|1"),
+             "usage: gpio write <line> 0|1 [lease]"),
             ("on_lost = #t gpio write 17 0",
              "{path}:{line:on_lost}: [failsafe] on_lost: '#t gpio write 17 "
              "0': no #tag here"),
@@ -174,3 +174,40 @@ def test_bad_programs_are_refused(t):
     text = base + "on_lost = gpio write 17 0 ; gpio mode 4 in \"pull-up\"\n"
     rc, out, err = t.run_picmdd("-t", "-c", t.write_config(text))
     check_eq(rc, 0, "a good program (stderr %r)" % err)
+
+
+def test_outputs_written_with_lease_go_to_their_safe_levels(t):
+    d = t.start(plugins={"load": "diag gpio"},
+                extra="[gpio]\nbackend = sim\nsafe.GPIO18 = 1\n")
+    holder, watcher = d.connect(), d.connect()
+    check_eq(holder.request("gpio write 17 1 lease"),
+             "ERR ARGS no lease on this connection: LEASE <ms> first",
+             "lease without a LEASE")
+    check_match(r"^ERR ARGS usage: gpio write <line> 0\|1 \[lease\]",
+                holder.request("gpio write 17 1 leash"), "a typo")
+    check_eq(holder.request("LEASE %d" % int(300 * harness.SLOW)), "OK",
+             "LEASE")
+    for line in ("gpio write 17 1 lease", "gpio write 18 0 lease",
+                 "gpio write 19 1", "gpio write 20 1 lease",
+                 "gpio write 20 1"):
+        check_eq(holder.request(line), "OK", line)
+    # No [failsafe] at all: the plugin's own safe levels still apply.
+    wait_for("line 17 safe", lambda: watcher.request("gpio read 17") == "OK 0")
+    check_eq(watcher.request("gpio read 18"), "OK 1", "18 to its safe.18 = 1")
+    check_eq(watcher.request("gpio read 19"), "OK 1", "19 never leased")
+    check_eq(watcher.request("gpio read 20"), "OK 1",
+             "20 unbound by the later write without lease")
+    d.wait_line("gpio: line 17: its lease was lost; set to 0")
+    check_eq(watcher.stats()["failsafe_runs_total"], 0, "no program ran")
+
+
+def test_bad_safe_levels_are_refused(t):
+    for key, want in (("safe.60 = 0", "no line '60' on sim (lines 0 to 53)"),
+                      ("safe.17 = 2", "safe.17 must be 0 or 1, not '2'"),
+                      ("sfae.17 = 0", "unknown key 'sfae.17'")):
+        text = t.config_text(plugins={"load": "gpio"},
+                             extra="[gpio]\nbackend = sim\n" + key + "\n")
+        path = t.write_config(text)
+        rc, _, err = t.run_picmdd("-t", "-c", path)
+        check_eq(rc, 1, "picmdd -t status for %r" % key)
+        check(want in err, "%r: stderr lacks %r:\n%s" % (key, want, err))

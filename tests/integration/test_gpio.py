@@ -48,7 +48,7 @@ def test_errors_over_a_socket(t):
     check_eq(c.request("gpio write 17 high"),
              "ERR ARGS level must be 0 or 1, not 'high'", "bad level")
     check_eq(c.request("gpio write 17"),
-             "ERR ARGS usage: gpio write <line> 0|1", "usage")
+             "ERR ARGS usage: gpio write <line> 0|1 [lease]", "usage")
     check_eq(c.request("gpio sim-set 8 busy"), "OK", "another program")
     check_eq(c.request("gpio write 8 1"), "ERR DEVICE line 8: Device or "
              "resource busy (in use by other-program)", "busy line")

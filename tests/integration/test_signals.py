@@ -170,34 +170,149 @@ def test_sigint_drains_like_sigterm(t):
 
 
 def test_second_sigterm_stops_at_once(t):
-    # The running command's reply is not waited for: EOF instead.
+    # The running command is not waited for, but still answered.
     d = t.start()
     c = d.connect()
-    c.send_line("diag sleep 1500")
+    c.send_line("diag sleep 3000")
     wait_inflight(d, 1)
     mark = d.mark()
     d.signal(signal.SIGTERM)
     d.wait_line("draining", start=mark)
+    start = time.monotonic()
     d.signal(signal.SIGTERM)
     d.wait_line("stopping now", start=mark)
+    check_eq(c.reply(timeout=5), "ERR TIMEOUT shutting down",
+             "reply at the second SIGTERM")
+    check(elapsed_since(start) < 2.5, "the second SIGTERM waited for the "
+          "command (%.2f s)" % elapsed_since(start))
     c.expect_eof(timeout=5)
     d.check_exit(0)
 
 
+def wait_stats(probe, what, **want):
+    """Poll STATS on probe until every key has its wanted value."""
+    wait_until(lambda: all(probe.stats()[k] == v for k, v in want.items()),
+               what=what)
+
+
 def test_drain_deadline(t):
-    # drain_timeout_s = 1 and a 2.5 s command: the drain gives up after
-    # about 1 s, the client gets EOF instead of a reply, the daemon exits 0.
-    d = t.start(server={"drain_timeout_s": "1"})
-    c = d.connect()
-    c.send_line("diag sleep 2500")
-    wait_inflight(d, 1)
+    # drain_timeout_s = 1, two workers busy with 2.5 s commands and one
+    # command queued behind them: at about 1 s every request is answered
+    # ERR TIMEOUT (the queued one never runs), in the protocol's order,
+    # then each connection closes and the daemon exits 0.
+    d = t.start(server={"drain_timeout_s": "1", "workers": "2"})
+    probe = d.connect()
+    untagged = d.connect()
+    tagged = d.connect()
+    queued = d.connect()
+    untagged.send_lines(["diag sleep 2500", "PING"])
+    tagged.send_line("#t diag sleep 2500")
+    wait_stats(probe, "both workers running", workers_busy=2, inflight=2)
+    queued.send_line("#q diag sleep 100")
+    wait_stats(probe, "one command queued", inflight=3, queue_depth=1)
     mark = d.mark()
     start = time.monotonic()
     d.signal(signal.SIGTERM)
     d.wait_line("drain deadline passed", start=mark)
+    check_eq(tagged.reply(), "#t ERR TIMEOUT shutting down", "tagged")
     check_between(elapsed_since(start), 0.8, 2.3, "seconds to the deadline")
+    # PING's answer waited for the untagged command before it.
+    check_eq(untagged.read_lines(2), ["ERR TIMEOUT shutting down",
+                                      "OK PONG"], "untagged, in order")
+    check_eq(queued.reply(), "#q ERR TIMEOUT shutting down; not run",
+             "queued")
+    for c in (untagged, tagged, queued, probe):
+        c.expect_eof(timeout=5)
+    # The workers finished their sleeps into requests nobody waits for:
+    # the sanitizer build checks that no freed memory was touched.
+    d.check_exit(0)
+    d.wait_line("answering 3 unfinished commands", start=mark)
+
+
+def test_deadline_shorter_than_a_blocking_handler(t):
+    # A handler that ignores its deadline runs past the drain: its client
+    # has its reply and is gone long before the handler returns, and the
+    # daemon waits for the worker before it frees anything.
+    plugins = t.plugin_dir(["diag", "tplug"])
+    d = t.start(server={"drain_timeout_s": "1"},
+                plugins={"dir": plugins, "load": None})
+    c = d.connect()
+    c.send_line("#b tplug block 2000")
+    wait_stats(d.connect(), "handler running", workers_busy=1)
+    mark = d.mark()
+    start = time.monotonic()
+    d.signal(signal.SIGTERM)
+    check_eq(c.reply(), "#b ERR TIMEOUT shutting down", "reply")
+    c.expect_eof(timeout=5)
+    answered = elapsed_since(start)
+    check(answered < 1.9, "answered after %.2f s, when the handler "
+          "returned rather than at the deadline" % answered)
+    d.check_exit(0)
+    check(elapsed_since(start) >= 1.9, "exited before the handler returned")
+    check("a command is still running" not in d.stderr()[mark:],
+          "the daemon gave up on the worker")
+
+
+def test_sigterm_100_clients_get_one_line_each(t):
+    # 100 connections with one 300 ms command each on 4 workers need
+    # 7.5 s; the drain allows 5: each client gets exactly one line, the
+    # result or the shutdown error, then EOF, and the daemon exits.
+    n = 100
+    d = t.start(server={"drain_timeout_s": "5", "workers": "4"})
+    probe = d.connect()
+    clients = [d.connect() for _ in range(n)]
+    start = time.monotonic()
+    for c in clients:
+        c.send_line("diag sleep 300")
+    asked = [0]
+
+    def all_read():
+        asked[0] += 1       # each STATS counts itself in commands_total
+        return probe.stats()["commands_total"] - asked[0] >= n
+    wait_until(all_read, what="%d requests read" % n)
+    mark = d.mark()
+    before_signal = elapsed_since(start)
+    d.signal(signal.SIGTERM)
+    allowed = ("OK slept 300", "ERR TIMEOUT shutting down",
+               "ERR TIMEOUT shutting down; not run")
+    got = []
+    for i, c in enumerate(clients):
+        line = c.read_line()
+        check(line in allowed, "client %d: reply %r" % (i, line))
+        got.append(line)
+        c.expect_eof(timeout=5)
+    d.check_exit(0)
+    ok = got.count("OK slept 300")
+    check(ok >= 1, "no command finished during the drain")
+    # 4 workers cannot finish 100 x 300 ms within the 5 s drain plus the
+    # time before the signal, unless that time was 2.5 s or more.
+    if before_signal < 2.0:
+        check(ok < n, "every command finished, though they need 7.5 s")
+    d.wait_line("drain deadline passed", start=mark)
+
+
+def test_drain_deadline_delivers_callback_results(t):
+    # Callback mode: the result of a running command and of one still
+    # queued go to the callback port as ERR TIMEOUT at the deadline.
+    from test_callback import CallbackPort, check_once, queued_id
+    d = t.start(server={"drain_timeout_s": "1", "workers": "1"})
+    cb = CallbackPort(t)
+    probe = d.connect()
+    c = d.connect()
+    check_eq(c.request("CALLBACK %d" % cb.port), "OK", "CALLBACK")
+    queued_id(c.request("#run diag sleep 2500"), "run")
+    wait_stats(probe, "the worker running", workers_busy=1)
+    rid = queued_id(c.request("diag sleep 100"))
+    wait_stats(probe, "one command queued", inflight=2, queue_depth=1)
+    mark = d.mark()
+    d.signal(signal.SIGTERM)
+    want = ["#run ERR TIMEOUT shutting down",
+            "#%s ERR TIMEOUT shutting down; not run" % rid]
+    check_once(cb.collect(2), want)
+    check_once(cb.drain(), want)
     c.expect_eof(timeout=5)
     d.check_exit(0)
+    d.wait_line("drain deadline passed", start=mark)
 
 
 def test_new_connections_refused_during_drain(t):

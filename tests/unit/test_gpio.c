@@ -134,7 +134,7 @@ test_bad_input(void **state)
 	expect_reply(h, "gpio write 17 on", "ERR ARGS level must be 0 or 1, "
 	    "not 'on'");
 	expect_reply(h, "gpio write 17", "ERR ARGS usage: gpio write <line> "
-	    "0|1");
+	    "0|1 [lease]");
 	expect_reply(h, "gpio read", "ERR ARGS usage: gpio read <line>");
 	expect_reply(h, "gpio list all", "ERR ARGS usage: gpio list");
 	expect_reply(h, "gpio mode 17 sideways", "ERR ARGS mode must be in "
@@ -506,7 +506,7 @@ test_config_errors(void **state)
 	/* Lines: 1 [plugins], 2 dir, 3 load, 4 [gpio], 5... the keys. */
 	expect_load_error("backend = sim\ncolour = blue",
 	    "picmd.ini:6: [gpio] unknown key 'colour' (known: backend, chip, "
-	    "dev_root)");
+	    "dev_root, safe.<line>)");
 	expect_load_error("backend = wires",
 	    "picmd.ini:5: [gpio] backend must be chip or sim, not 'wires'");
 	expect_load_error("backend = sim\nchip =",
