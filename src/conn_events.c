@@ -33,11 +33,13 @@ conn_events_free(struct conn *c)
 {
 	struct server *s = c->srv;
 
+	pthread_rwlock_wrlock(&s->subs_lock);
 	if (c->subs.n > 0) {
 		TAILQ_REMOVE(&s->subscribers, c, sub_link);
 		s->nsubscriptions -= c->subs.n;
 	}
 	subs_clear(&c->subs);
+	pthread_rwlock_unlock(&s->subs_lock);
 	evq_clear(&c->evq);
 }
 
@@ -46,6 +48,7 @@ conn_subscribe(struct conn *c, const char *pattern, struct strbuf *why)
 {
 	struct server *s = c->srv;
 	char topic[TOPIC_MAX + 1], msg[160];
+	enum subs_result r;
 	const char *bad;
 
 	if ((bad = topic_check(pattern, true)) != NULL) {
@@ -57,12 +60,16 @@ conn_subscribe(struct conn *c, const char *pattern, struct strbuf *why)
 		strbuf_adds(why, msg);
 		return -1;
 	}
-	switch (subs_add(&c->subs, topic)) {
-	case SUBS_ADDED:
+	pthread_rwlock_wrlock(&s->subs_lock);
+	r = subs_add(&c->subs, topic);
+	if (r == SUBS_ADDED) {
 		if (c->subs.n == 1)
 			TAILQ_INSERT_TAIL(&s->subscribers, c, sub_link);
 		s->nsubscriptions++;
-		return 0;
+	}
+	pthread_rwlock_unlock(&s->subs_lock);
+	switch (r) {
+	case SUBS_ADDED:
 	case SUBS_PRESENT:
 		return 0;
 	case SUBS_FULL:
@@ -93,11 +100,13 @@ conn_unsubscribe(struct conn *c, const char *pattern, struct strbuf *why)
 		return -1;
 	}
 	/* Not subscribed is no error: the state asked for is reached. */
+	pthread_rwlock_wrlock(&s->subs_lock);
 	if (subs_remove(&c->subs, topic)) {
 		s->nsubscriptions--;
 		if (c->subs.n == 0)
 			TAILQ_REMOVE(&s->subscribers, c, sub_link);
 	}
+	pthread_rwlock_unlock(&s->subs_lock);
 	return 0;
 }
 
@@ -152,6 +161,23 @@ conn_pump_events(struct conn *c)
 	}
 	if (wrote)
 		conn_output_ready(c);
+}
+
+bool
+server_subscribed(void *arg, const char *topic)
+{
+	struct server *s = arg;
+	struct conn *c;
+	bool yes = false;
+
+	pthread_rwlock_rdlock(&s->subs_lock);
+	TAILQ_FOREACH(c, &s->subscribers, sub_link)
+		if (subs_match(&c->subs, topic)) {
+			yes = true;
+			break;
+		}
+	pthread_rwlock_unlock(&s->subs_lock);
+	return yes;
 }
 
 void

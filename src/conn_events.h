@@ -5,6 +5,8 @@
 #ifndef PICMD_CONN_EVENTS_H
 #define PICMD_CONN_EVENTS_H
 
+#include <stdbool.h>
+
 #include "evqueue.h"
 #include "strbuf.h"
 
@@ -22,6 +24,8 @@ void	conn_subscriptions(struct conn *c, struct strbuf *text);
 
 /* Move queued events into the output while it has room (after a flush). */
 void	conn_pump_events(struct conn *c);
+/* Any thread: whether a connection subscribes to topic (arg: server). */
+bool	server_subscribed(void *arg, const char *topic);
 /* events_drain()'s deliver: arg is the server. */
 void	server_deliver_event(struct pevent *e, void *arg);
 

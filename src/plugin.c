@@ -242,9 +242,21 @@ aliases_drop_plugin(struct plugins *ps, const struct plugin *p)
 }
 
 void
-plugins_set_bus(struct plugins *ps, struct events *bus)
+plugins_set_bus(struct plugins *ps, struct events *bus,
+    bool (*subscribed)(void *arg, const char *topic), void *arg)
 {
+	/* The function first: a plugin thread sees it once it sees bus. */
+	ps->host.subscribed = subscribed;
+	ps->host.subscribed_arg = arg;
 	atomic_store(&ps->host.bus, bus);
+}
+
+static int
+api_subscribed(picmd_host *host, const char *topic)
+{
+	if (atomic_load(&host->bus) == NULL)
+		return 0;
+	return host->subscribed(host->subscribed_arg, topic) ? 1 : 0;
 }
 
 void
@@ -372,6 +384,7 @@ static const struct picmd_api host_api = {
 	.unwatch_fd = api_unwatch_fd,
 	.lease = ctx_lease,
 	.on_lease_lost = api_on_lease_lost,
+	.subscribed = api_subscribed,
 };
 
 static int check_trusted(const char *path, bool is_dir, char *why,

@@ -28,6 +28,9 @@ struct plugin {
 struct picmd_host {
 	_Atomic(struct events *) bus;
 	_Atomic(struct fdwatch_set *) watches;	/* NULL: no watch_fd */
+	/* Whether a connection subscribes to a topic; set with the bus. */
+	bool			(*subscribed)(void *arg, const char *topic);
+	void			*subscribed_arg;
 };
 
 /* A plugin's other names for the topics under "<prefix>.". */
@@ -66,7 +69,8 @@ int	plugins_load(const struct config *cfg, struct dispatch *d,
 void	plugins_unload(struct plugins *ps);
 /* Where the plugins' events go, and who watches their descriptors, from
  * now on (loop thread, once each; NULL until then). */
-void	plugins_set_bus(struct plugins *ps, struct events *bus);
+void	plugins_set_bus(struct plugins *ps, struct events *bus,
+	    bool (*subscribed)(void *arg, const char *topic), void *arg);
 void	plugins_set_watches(struct plugins *ps, struct fdwatch_set *set);
 /*
  * A subscription pattern as the plugins publish it: "gpio.GPIO17" becomes

@@ -382,6 +382,7 @@ server_new(struct config *cfg)
 	TAILQ_INIT(&s->dirty);
 	TAILQ_INIT(&s->cb_targets);
 	TAILQ_INIT(&s->subscribers);
+	pthread_rwlock_init(&s->subs_lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	return s;
 }
@@ -418,7 +419,7 @@ server_start(struct server *s)
 		log_warnx("%s: plugins failed to load; not starting", cfg->path);
 		return -1;
 	}
-	plugins_set_bus(s->plugins, s->bus);
+	plugins_set_bus(s->plugins, s->bus, server_subscribed, s);
 	if (failsafe_compile_all(s, cfg, s->failsafe) > 0) {
 		log_warnx("%s: bad [failsafe]; not starting", cfg->path);
 		return -1;
@@ -541,6 +542,7 @@ server_free(struct server *s)
 	for (int i = 0; i < FAILSAFE_NPROGRAMS; i++)
 		failsafe_unref(s->failsafe[i]);
 	events_free(s->bus);
+	pthread_rwlock_destroy(&s->subs_lock);
 	if (s->events_ev != NULL)
 		event_free(s->events_ev);
 	dispatch_free(s->dispatch);

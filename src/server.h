@@ -6,6 +6,7 @@
 #ifndef PICMD_SERVER_H
 #define PICMD_SERVER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -58,6 +59,8 @@ struct server {
 	struct conn_list	 dirty;		/* output to send */
 	struct conn_list	 subscribers;	/* conns with subscriptions */
 	unsigned		 nsubscriptions;
+	pthread_rwlock_t	 subs_lock;	/* writers: the loop; readers:
+						 * plugins asking subscribed() */
 	struct events		*bus;		/* published events */
 	struct event		*events_ev;	/* bus -> loop */
 	struct fdwatch_set	*watches;	/* plugins' descriptors */

@@ -732,6 +732,7 @@ gpio_fini(void *p)
 
 	if (st == NULL)
 		return;
+	gpio_watch_fini(st);
 	/* Closing releases every line picmd holds. */
 	if (st->be != NULL)
 		st->be->ops->close(st->be);
@@ -821,8 +822,10 @@ read_safe_levels(picmd_init *init, struct gpio_state *st)
 static int
 gpio_init(const struct picmd_api *host, picmd_init *init)
 {
-	static const char *const keys[] = { "backend", "chip", "dev_root" };
-	const char *backend, *spec, *dev_root;
+	static const char *const keys[] = { "backend", "chip", "dev_root",
+	    "watch_idle_s" };
+	const char *backend, *spec, *dev_root, *v;
+	unsigned long long idle;
 	struct gpio_state *st;
 	int bad = 0;
 
@@ -838,7 +841,8 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 		if (j == sizeof(keys) / sizeof(keys[0]) &&
 		    strncmp(k, "safe.", 5) != 0) {
 			gpio_api->config_error(init, k, "unknown key '%s' (known: "
-			    "backend, chip, dev_root, safe.<line>)", k);
+			    "backend, chip, dev_root, watch_idle_s, "
+			    "safe.<line>)", k);
 			bad++;
 		}
 	}
@@ -872,6 +876,18 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 	}
 	/* From here on the loader hands st to fini() if init fails. */
 	gpio_api->set_state(init, st);
+	pthread_mutex_init(&st->idle_mu, NULL);
+	st->idle_tfd = -1;
+	st->watch_idle_s = 60;
+	if ((v = gpio_api->config_get(init, "watch_idle_s")) != NULL) {
+		if (!sysfs_parse_ull(v, 86400, &idle)) {
+			gpio_api->config_error(init, "watch_idle_s",
+			    "watch_idle_s must be 0 (never) to 86400 seconds, "
+			    "not '%s'", v);
+			return -1;
+		}
+		st->watch_idle_s = (unsigned)idle;
+	}
 	if (strcmp(backend, "sim") == 0) {
 		if ((st->be = gpio_sim_open()) == NULL) {
 			gpio_api->log(PICMD_LOG_ERROR, "gpio: out of memory");
@@ -909,8 +925,8 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 	if (sysfs_register(gpio_api, init, commands, SYSFS_NELEM(commands)) == -1)
 		return -1;
 	/* Events need a daemon that has them (api->size says so). */
-	if (gpio_api->size >= offsetof(struct picmd_api, unwatch_fd) +
-	    sizeof(gpio_api->unwatch_fd)) {
+	if (gpio_api->size >= offsetof(struct picmd_api, subscribed) +
+	    sizeof(gpio_api->subscribed)) {
 		st->host = gpio_api->host(init);
 		if (gpio_api->register_topic(init, "gpio", gpio_normalise_topic) == -1)
 			return -1;

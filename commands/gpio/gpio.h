@@ -43,6 +43,7 @@ struct gpio_line {
 	struct gpio_state *st;		/* back, for the watch's callback */
 	unsigned	 off;
 	uint64_t	 lease;		/* output bound to it, or 0 */
+	long long	 seen_ns;	/* watched: last had a subscriber */
 	int		 safe;		/* [gpio] safe.N: the level then */
 };
 
@@ -53,6 +54,10 @@ struct gpio_state {
 	unsigned		 nlines;
 	unsigned		 nmutexes;	/* initialised, for fini */
 	bool			 leases;	/* the daemon has api->lease */
+	unsigned		 watch_idle_s;	/* 0: watches never time out */
+	pthread_mutex_t		 idle_mu;	/* starting the idle timer */
+	int			 idle_tfd;	/* timerfd, -1 until a watch */
+	picmd_watch		*idle_w;
 };
 
 extern const struct picmd_api *gpio_api;
@@ -76,6 +81,8 @@ void	gpio_unwatch(picmd_ctx *ctx, int argc, const char *const *argv);
 void	gpio_publish_edge(struct gpio_state *st, unsigned off, int level);
 /* End a line's watch before it is released (gpio release).  Locked. */
 void	gpio_watch_end(struct gpio_state *st, unsigned off);
+/* fini: the idle timer's descriptor (its watch is gone already). */
+void	gpio_watch_fini(struct gpio_state *st);
 /* register_topic's normalise for "gpio.": names and GPIO<n> to offsets. */
 int	gpio_normalise_topic(void *state, const char *word, char *out,
 	    size_t size);

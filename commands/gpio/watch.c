@@ -4,6 +4,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -103,6 +105,99 @@ gpio_watch_end(struct gpio_state *st, unsigned off)
 		ln->wfd = -1;
 	}
 	ln->watch = WATCH_NONE;
+}
+
+static long long
+mono_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* Turn edge detection off on a line whose watch ends (with it locked). */
+static void
+watch_off(struct gpio_state *st, unsigned off)
+{
+	unsigned none = 0;
+
+	gpio_watch_end(st, off);
+	if (st->be->ops->watch != NULL &&
+	    st->be->ops->watch(st->be, off, st->lines[off].bias, 0, &none) == -1)
+		gpio_api->log(PICMD_LOG_WARN, "gpio: line %u: cannot turn edge "
+		    "detection off: %s", off, strerror(errno));
+}
+
+/*
+ * Once a second (a timerfd the daemon watches, so on a worker): a watch
+ * nobody has subscribed to for watch_idle_s ends, so a client that went
+ * away does not leave the kernel reporting edges for nobody.
+ */
+static void
+idle_tick(int fd, void *arg)
+{
+	struct gpio_state *st = arg;
+	uint64_t expirations;
+	long long now = mono_now_ns();
+	char topic[32];
+
+	if (read(fd, &expirations, sizeof(expirations)) == -1)
+		return;
+	for (unsigned i = 0; i < st->nlines; i++) {
+		struct gpio_line *ln = &st->lines[i];
+
+		pthread_mutex_lock(&ln->mu);
+		if (ln->watch != WATCH_NONE) {
+			snprintf(topic, sizeof(topic), "gpio.%u", i);
+			if (gpio_api->subscribed(st->host, topic))
+				ln->seen_ns = now;
+			else if (now - ln->seen_ns >=
+			    st->watch_idle_s * 1000000000LL) {
+				watch_off(st, i);
+				gpio_api->log(PICMD_LOG_INFO, "gpio: line %u: "
+				    "nobody subscribed to gpio.%u for %u s; "
+				    "watch ended", i, i, st->watch_idle_s);
+			}
+		}
+		pthread_mutex_unlock(&ln->mu);
+	}
+}
+
+/* The idle timer starts with the first watch (watch_fd needs a running
+ * daemon, which init does not have yet). */
+static void
+idle_timer_start(struct gpio_state *st)
+{
+	struct itimerspec every = { { 1, 0 }, { 1, 0 } };
+
+	if (st->watch_idle_s == 0 || st->host == NULL)
+		return;
+	pthread_mutex_lock(&st->idle_mu);
+	if (st->idle_tfd == -1) {
+		st->idle_tfd = timerfd_create(CLOCK_MONOTONIC,
+		    TFD_NONBLOCK | TFD_CLOEXEC);
+		if (st->idle_tfd == -1 ||
+		    timerfd_settime(st->idle_tfd, 0, &every, NULL) == -1 ||
+		    (st->idle_w = gpio_api->watch_fd(st->host, st->idle_tfd,
+		    idle_tick, st)) == NULL) {
+			gpio_api->log(PICMD_LOG_WARN, "gpio: no idle timer for "
+			    "watches (%s): they end only with gpio unwatch",
+			    strerror(errno));
+			if (st->idle_tfd != -1)
+				close(st->idle_tfd);
+			st->idle_tfd = -2;	/* do not try again */
+		}
+	}
+	pthread_mutex_unlock(&st->idle_mu);
+}
+
+void
+gpio_watch_fini(struct gpio_state *st)
+{
+	if (st->idle_tfd >= 0)
+		close(st->idle_tfd);
+	pthread_mutex_destroy(&st->idle_mu);
 }
 
 /*
@@ -236,6 +331,9 @@ gpio_watch(picmd_ctx *ctx, int argc, const char *const *argv)
 	ln->debounce_ms = debounce_ms;
 	ln->level = v;
 	ln->last_edge_ns = 0;
+	/* A new watch gets watch_idle_s for its first subscriber. */
+	ln->seen_ns = mono_now_ns();
+	idle_timer_start(st);
 	gpio_api->reply_ok(ctx, "%d", v);
 out:
 	gpio_line_unlock(st, off);
@@ -252,16 +350,9 @@ gpio_unwatch(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (gpio_parse_line(ctx, st, argv[0], &off) == -1 ||
 	    gpio_line_lock(ctx, st, off) == -1)
 		return;
-	if (st->lines[off].watch != WATCH_NONE) {
-		unsigned none = 0;
-
-		gpio_watch_end(st, off);
-		/* Back to a plain input of ours: no more edges queued. */
-		if (st->be->ops->watch != NULL &&
-		    st->be->ops->watch(st->be, off, st->lines[off].bias, 0,
-		    &none) == -1)
-			gpio_device_error(ctx, st, off, errno);
-	}
+	/* Back to a plain input of ours: no more edges queued. */
+	if (st->lines[off].watch != WATCH_NONE)
+		watch_off(st, off);
 	gpio_line_unlock(st, off);
 }
 

@@ -185,6 +185,13 @@ struct picmd_api {
 	 * outputs bound to that lease to their safe values). */
 	int		(*on_lease_lost)(picmd_init *init,
 			    void (*cb)(void *state, uint64_t lease));
+
+	/* ---- any thread (check api->size: appended) ---- */
+
+	/* 1 when some connection is subscribed to topic now (a pattern
+	 * matching it counts), else 0: a plugin can stop producing events
+	 * nobody wants (gpio's watch_idle_s). */
+	int		(*subscribed)(picmd_host *host, const char *topic);
 };
 
 struct picmd_plugin {

@@ -194,3 +194,22 @@ def test_a_subscriber_that_does_not_read(t):
              "the gaps add up to events_dropped")
     check_eq(other.stats()["events_delivered"], total - dropped_seen,
              "delivered")
+
+
+def test_a_watch_nobody_subscribes_to_ends(t):
+    d = t.start(plugins={"load": "diag gpio"},
+                extra="[gpio]\nbackend = sim\nwatch_idle_s = 1\n")
+    sub, drv = d.connect(), d.connect()
+    check_eq(sub.request("SUBSCRIBE gpio.*"), "OK", "subscribe")
+    check_eq(drv.request("gpio watch 17 both"), "OK 0", "watch 17")
+    check_eq(drv.request("gpio watch 18 both"), "OK 0", "watch 18")
+    # Subscribed to (by the pattern): both stay; then only 18 is.
+    check_eq(sub.request("UNSUBSCRIBE gpio.*"), "OK", "unsubscribe")
+    check_eq(sub.request("SUBSCRIBE gpio.18"), "OK", "keep 18")
+    d.wait_line("gpio: line 17: nobody subscribed to gpio.17 for 1 s; "
+                "watch ended")
+    check_eq(drv.request("gpio write 17 1"), "OK", "17 is no longer watched")
+    check_match(r"^ERR BUSY line 18 is watched", drv.request("gpio write 18 1"),
+                "18 still is")
+    check_eq(drv.request("gpio sim-set 18 1"), "OK", "an edge of 18")
+    check_match(r"^! gpio\.18 rising 1 ", sub.read_line(), "18's edge")

@@ -1,7 +1,8 @@
 /*
  * Unit tests for src/deadline.c: requests expire in deadline order, an
  * earlier deadline armed after a later one moves the timer, a disarmed
- * request never expires, and the list empties.
+ * request never expires, the list empties, and the drain deadline ends
+ * every request at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +127,69 @@ test_earlier_deadline_moves_the_timer(void **state)
 	event_base_free(rec.base);
 }
 
+/* For the drain deadline: expiring one request may close its client,
+ * which disarms that client's other requests (here: `also`). */
+struct expire_all {
+	struct record	 rec;
+	struct deadlines *d;
+	struct request	*first, *also;
+};
+
+static void
+expire_all_cb(struct request *r, void *arg)
+{
+	struct expire_all *ea = arg;
+
+	record_expire(r, &ea->rec);
+	if (r == ea->first)
+		deadline_disarm(ea->d, ea->also);
+}
+
+/* Every armed request ends at once, in deadline order, through the
+ * callback given rather than the list's own, long before its deadline. */
+static void
+test_expire_all_now(void **state)
+{
+	struct record own = { .n = 0 };
+	struct expire_all ea = { .rec = { .n = 0 } };
+	struct deadlines d;
+	struct request a, b, c, also;
+	struct timespec now;
+
+	assert_non_null(own.base = event_base_new());
+	assert_int_equal(deadlines_init(&d, own.base, record_expire, &own), 0);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	at(&a, &now, 60000);
+	at(&b, &now, 30000);
+	at(&also, &now, 40000);
+	at(&c, &now, 50000);
+	deadline_arm(&d, &a, &now);
+	deadline_arm(&d, &b, &now);
+	deadline_arm(&d, &also, &now);
+	deadline_arm(&d, &c, &now);
+	ea.d = &d;
+	ea.first = &b;
+	ea.also = &also;
+
+	deadlines_expire_all(&d, expire_all_cb, &ea);
+	assert_int_equal(ea.rec.n, 3);
+	assert_ptr_equal(ea.rec.order[0], &b);
+	assert_ptr_equal(ea.rec.order[1], &c);
+	assert_ptr_equal(ea.rec.order[2], &a);
+	assert_int_equal(own.n, 0);
+	assert_true(TAILQ_EMPTY(&d.list));
+	assert_false(a.deadline_armed || b.deadline_armed ||
+	    c.deadline_armed || also.deadline_armed);
+	deadlines_expire_all(&d, expire_all_cb, &ea);	/* nothing left */
+	assert_int_equal(ea.rec.n, 3);
+
+	/* The timer, still set for b, finds nothing due. */
+	event_base_loop(own.base, EVLOOP_NONBLOCK);
+	assert_int_equal(own.n, 0);
+	deadlines_free(&d);
+	event_base_free(own.base);
+}
+
 static void
 test_deadline_passed(void **state)
 {
@@ -147,6 +211,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expire_in_deadline_order),
 		cmocka_unit_test(test_earlier_deadline_moves_the_timer),
+		cmocka_unit_test(test_expire_all_now),
 		cmocka_unit_test(test_deadline_passed),
 	};
 

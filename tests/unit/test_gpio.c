@@ -506,7 +506,7 @@ test_config_errors(void **state)
 	/* Lines: 1 [plugins], 2 dir, 3 load, 4 [gpio], 5... the keys. */
 	expect_load_error("backend = sim\ncolour = blue",
 	    "picmd.ini:6: [gpio] unknown key 'colour' (known: backend, chip, "
-	    "dev_root, safe.<line>)");
+	    "dev_root, watch_idle_s, safe.<line>)");
 	expect_load_error("backend = wires",
 	    "picmd.ini:5: [gpio] backend must be chip or sim, not 'wires'");
 	expect_load_error("backend = sim\nchip =",
