@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callback.h"
 #include "conn_events.h"
 #include "conn_priv.h"
 #include "log.h"
@@ -180,6 +181,44 @@ server_subscribed(void *arg, const char *topic)
 	return yes;
 }
 
+/*
+ * Callback mode: the event goes where the connection's results go, a
+ * line on the callback connection to the client's own address and port,
+ * with this connection's sequence number.  The callback's own bound
+ * ([callback] max_pending) stands in for the event queue: past it the
+ * event is dropped and counted, and reported before the next one.
+ */
+static void
+conn_event_to_callback(struct conn *c, struct pevent *e)
+{
+	struct server *s = c->srv;
+	struct cb_target *t;
+	struct strbuf line;
+	uint64_t seq = ++c->evq.next_seq, lost;
+
+	if (callback_target(s, &c->peer_addr.sa, c->peer_len, c->cb_port,
+	    (unsigned)s->cfg->callback_max_pending, &t) != 0) {
+		c->evq.overflow++;
+		s->stats.events_dropped++;
+		return;
+	}
+	strbuf_init(&line);
+	if ((lost = evq_take_overflow(&c->evq)) > 0)
+		strbuf_addf(&line, "! overflow %llu\n",
+		    (unsigned long long)lost);
+	strbuf_addf(&line, "! %s seq=%llu\n", e->text,
+	    (unsigned long long)seq);
+	if (line.failed) {
+		callback_release(t);
+		c->evq.overflow++;
+		s->stats.events_dropped++;
+	} else {
+		callback_deliver(t, line.data, line.len);
+		s->stats.events_delivered++;
+	}
+	strbuf_free(&line);
+}
+
 void
 server_deliver_event(struct pevent *e, void *arg)
 {
@@ -192,6 +231,10 @@ server_deliver_event(struct pevent *e, void *arg)
 		next = TAILQ_NEXT(c, sub_link);
 		if (c->dead || !subs_match(&c->subs, e->topic))
 			continue;
+		if (c->cb_port != 0) {
+			conn_event_to_callback(c, e);
+			continue;
+		}
 		if (evq_push(&c->evq, e, (size_t)s->cfg->max_events_queued)
 		    != 0)
 			s->stats.events_dropped++;

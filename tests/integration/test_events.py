@@ -213,3 +213,24 @@ def test_a_watch_nobody_subscribes_to_ends(t):
                 "18 still is")
     check_eq(drv.request("gpio sim-set 18 1"), "OK", "an edge of 18")
     check_match(r"^! gpio\.18 rising 1 ", sub.read_line(), "18's edge")
+
+
+def test_events_in_callback_mode_go_to_the_callback_port(t):
+    from test_callback import CallbackPort
+    d = start_events(t)
+    cb = CallbackPort(t)
+    c, drv = d.connect(), d.connect()
+    check_eq(c.request("CALLBACK %d" % cb.port), "OK", "CALLBACK")
+    check_eq(c.request("SUBSCRIBE gpio.17"), "OK", "SUBSCRIBE")
+    check_eq(drv.request("gpio watch 17 both"), "OK 0", "watch")
+    check_eq(drv.request("gpio sim-set 17 1"), "OK", "rising")
+    check_eq(drv.request("gpio sim-set 17 0"), "OK", "falling")
+    lines = cb.collect(2)
+    check_match(edge(17, "rising", 1, 1), lines[0], "first, on the port")
+    check_match(edge(17, "falling", 0, 2), lines[1], "second")
+    # Nothing on the command connection but its own replies.
+    check_eq(c.request("PING"), "OK PONG", "command connection")
+    check_eq(c.request("CALLBACK OFF"), "OK", "CALLBACK OFF")
+    check_eq(drv.request("gpio sim-set 17 1"), "OK", "rising again")
+    check_match(edge(17, "rising", 1, 3), c.read_line(),
+                "back on the command connection, the count going on")
