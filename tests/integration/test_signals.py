@@ -178,13 +178,11 @@ def test_second_sigterm_stops_at_once(t):
     mark = d.mark()
     d.signal(signal.SIGTERM)
     d.wait_line("draining", start=mark)
-    start = time.monotonic()
     d.signal(signal.SIGTERM)
     d.wait_line("stopping now", start=mark)
-    check_eq(c.reply(timeout=5), "ERR TIMEOUT shutting down",
+    # Within the 5 s drain the command would have answered OK.
+    check_eq(c.reply(), "ERR TIMEOUT shutting down",
              "reply at the second SIGTERM")
-    check(elapsed_since(start) < 2.5, "the second SIGTERM waited for the "
-          "command (%.2f s)" % elapsed_since(start))
     c.expect_eof(timeout=5)
     d.check_exit(0)
 
@@ -237,20 +235,57 @@ def test_deadline_shorter_than_a_blocking_handler(t):
     d = t.start(server={"drain_timeout_s": "1"},
                 plugins={"dir": plugins, "load": None})
     c = d.connect()
-    c.send_line("#b tplug block 2000")
+    sent = time.monotonic()
+    c.send_line("#b tplug block 2500")
     wait_stats(d.connect(), "handler running", workers_busy=1)
     mark = d.mark()
-    start = time.monotonic()
     d.signal(signal.SIGTERM)
     check_eq(c.reply(), "#b ERR TIMEOUT shutting down", "reply")
     c.expect_eof(timeout=5)
-    answered = elapsed_since(start)
-    check(answered < 1.9, "answered after %.2f s, when the handler "
-          "returned rather than at the deadline" % answered)
+    answered = elapsed_since(sent)
+    check(answered < 2.5, "answered %.2f s after the request: when the "
+          "handler returned, not at the deadline" % answered)
     d.check_exit(0)
-    check(elapsed_since(start) >= 1.9, "exited before the handler returned")
-    check("a command is still running" not in d.stderr()[mark:],
+    check(elapsed_since(sent) >= 2.5, "exited before the handler returned")
+    check(not any("a command is still running" in line
+                  for line in d.stderr().split("\n")[mark:]),
           "the daemon gave up on the worker")
+
+
+def test_handler_stuck_past_the_stop_wait(t):
+    # A handler still blocked when the daemon stops waiting for workers:
+    # its client was answered at the deadline, and the daemon exits 0
+    # without freeing what that worker may still write into.
+    plugins = t.plugin_dir(["diag", "tplug"])
+    d = t.start(server={"drain_timeout_s": "0"},
+                plugins={"dir": plugins, "load": None})
+    c = d.connect()
+    c.send_line("tplug block 8000")
+    wait_stats(d.connect(), "handler running", workers_busy=1)
+    mark = d.mark()
+    d.signal(signal.SIGTERM)
+    check_eq(c.reply(), "ERR TIMEOUT shutting down", "reply")
+    c.expect_eof(timeout=5)
+    d.check_exit(0)
+    d.wait_line("a command is still running; not waiting", start=mark)
+
+
+def test_lines_held_back_are_answered_not_run(t):
+    # max_inflight = 1 holds the second and third lines in the daemon's
+    # input while the first runs.  They are taken up only after the
+    # deadline: the plugin command is answered without running, the
+    # built-in runs, and the order holds.
+    d = t.start(server={"drain_timeout_s": "1", "max_inflight": "1"})
+    c = d.connect()
+    c.send_lines(["diag sleep 3000", "diag sleep 10", "PING"])
+    probe = d.connect()
+    wait_stats(probe, "the first line running", workers_busy=1)
+    d.signal(signal.SIGTERM)
+    check_eq(c.read_lines(3), ["ERR TIMEOUT shutting down",
+                               "ERR TIMEOUT shutting down; not run",
+                               "OK PONG"], "replies")
+    c.expect_eof(timeout=5)
+    d.check_exit(0)
 
 
 def test_sigterm_100_clients_get_one_line_each(t):
