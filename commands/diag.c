@@ -1,9 +1,12 @@
 /*
  * diag: commands that show the daemon at work.  "diag sleep <ms>" holds a
  * worker for ms milliseconds; "diag error <CODE> [message]" answers an
- * error, so clients can see every reply path without hardware.
+ * error, so clients can see every reply path without hardware; "diag
+ * publish <topic> <n>" publishes n events ("! <topic> <i> seq=..."), for
+ * trying subscribers and for the benchmark's event scenarios.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -13,6 +16,7 @@
 #include "sysfs.h"
 
 static const struct picmd_api *api;
+static picmd_host *host_handle;		/* NULL: a daemon without events */
 
 static void
 diag_sleep(picmd_ctx *ctx, int argc, const char *const *argv)
@@ -65,9 +69,40 @@ diag_error(picmd_ctx *ctx, int argc, const char *const *argv)
 	api->reply_error(ctx, PICMD_ERR_ARGS, "unknown code '%s'", argv[0]);
 }
 
+static void
+diag_publish(picmd_ctx *ctx, int argc, const char *const *argv)
+{
+	long n, sent = 0;
+
+	(void)argc;
+	if (host_handle == NULL) {
+		api->reply_error(ctx, PICMD_ERR_DEVICE, "this daemon has no "
+		    "events");
+		return;
+	}
+	if (!sysfs_parse_long(argv[1], 1, 100000, &n)) {
+		api->reply_error(ctx, PICMD_ERR_ARGS, "count must be a whole "
+		    "number from 1 to 100000");
+		return;
+	}
+	for (long i = 1; i <= n; i++) {
+		if (api->publish(host_handle, argv[0], "%ld", i) == -1) {
+			if (i == 1 && errno == EINVAL) {
+				api->reply_error(ctx, PICMD_ERR_ARGS, "bad "
+				    "topic '%s'", argv[0]);
+				return;
+			}
+			continue;	/* the queue is full: counted */
+		}
+		sent++;
+	}
+	api->reply_ok(ctx, "published %ld", sent);
+}
+
 static const struct picmd_command commands[] = {
 	{ "diag sleep", "diag sleep <ms>", 1, 1, 0, diag_sleep },
 	{ "diag error", "diag error <CODE> [message]", 1, 2, 0, diag_error },
+	{ "diag publish", "diag publish <topic> <n>", 2, 2, 0, diag_publish },
 };
 
 static int
@@ -75,6 +110,9 @@ diag_init(const struct picmd_api *host, picmd_init *init)
 {
 	api = host;
 	sysfs_reject_keys(api, init);
+	if (api->size >= offsetof(struct picmd_api, publish) +
+	    sizeof(api->publish))
+		host_handle = api->host(init);
 	return sysfs_register(api, init, commands, SYSFS_NELEM(commands));
 }
 

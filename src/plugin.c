@@ -184,8 +184,12 @@ api_publish(picmd_host *host, const char *topic, const char *fmt, ...)
 	for (int i = 0; i < n; i++)
 		if (payload[i] == '\n' || payload[i] == '\r')
 			payload[i] = ' ';
-	if (bus == NULL)
-		return topic_check(topic, false) == NULL ? 0 : -1;
+	if (bus == NULL) {
+		if (topic_check(topic, false) == NULL)
+			return 0;
+		errno = EINVAL;
+		return -1;
+	}
 	return events_publish(bus, topic, payload, (size_t)n);
 }
 

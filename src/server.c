@@ -97,6 +97,21 @@ server_deliver_events(void *arg)
 }
 
 static void
+ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	char status[128];
+
+	(void)fd;
+	(void)what;
+	snprintf(status, sizeof(status), "%d listeners, %d plugins, %zu "
+	    "commands, %d workers", s->nlisteners, s->plugins->count,
+	    dispatch_count(s->dispatch), s->cfg->workers);
+	log_info("ready: %s", status);
+	service_ready(status);
+}
+
+static void
 events_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -393,7 +408,6 @@ server_start(struct server *s)
 	struct config *cfg = s->cfg;
 	struct timeval tv;
 	uint64_t wd_usec;
-	char status[128];
 	int n;
 
 	if (evthread_use_pthreads() == -1) {
@@ -484,11 +498,12 @@ server_start(struct server *s)
 			return -1;
 	}
 
-	snprintf(status, sizeof(status), "%d listeners, %d plugins, %zu "
-	    "commands, %d workers", s->nlisteners, s->plugins->count,
-	    dispatch_count(s->dispatch), cfg->workers);
-	log_info("ready: %s", status);
-	service_ready(status);
+	/* Ready is said from the loop's first iteration, not here: a
+	 * manager (or a test) that signals the daemon as soon as it reads
+	 * READY then finds the loop dispatching, not still on its way. */
+	if ((s->ready_ev = event_new(s->base, -1, 0, ready_cb, s)) == NULL)
+		return -1;
+	event_active(s->ready_ev, EV_TIMEOUT, 0);
 	return 0;
 }
 
@@ -545,6 +560,8 @@ server_free(struct server *s)
 	pthread_rwlock_destroy(&s->subs_lock);
 	if (s->events_ev != NULL)
 		event_free(s->events_ev);
+	if (s->ready_ev != NULL)
+		event_free(s->ready_ev);
 	dispatch_free(s->dispatch);
 	if (s->wake != NULL)
 		event_free(s->wake);

@@ -63,6 +63,7 @@ struct server {
 						 * plugins asking subscribed() */
 	struct events		*bus;		/* published events */
 	struct event		*events_ev;	/* bus -> loop */
+	struct event		*ready_ev;	/* says READY, once */
 	struct fdwatch_set	*watches;	/* plugins' descriptors */
 	unsigned		 nleases;	/* connections holding one */
 	uint64_t		 next_lease_id;

@@ -234,3 +234,20 @@ def test_events_in_callback_mode_go_to_the_callback_port(t):
     check_eq(drv.request("gpio sim-set 17 1"), "OK", "rising again")
     check_match(edge(17, "rising", 1, 3), c.read_line(),
                 "back on the command connection, the count going on")
+
+
+def test_a_plugin_thread_publishes(t):
+    """tests/plugins/ticker.c, the example of docs/PLUGINS.md."""
+    d = t.start(plugins={"dir": t.plugin_dir(["ticker"]), "load": "ticker"},
+                extra="[ticker]\ninterval_ms = 20\n")
+    c = d.connect()
+    check_eq(c.request("SUBSCRIBE ticker.*"), "OK", "subscribe")
+    lines = c.read_lines(3)
+    first = None
+    for i, line in enumerate(lines):
+        m = check_match(r"^! ticker\.tick (\d+) seq=%d$" % (i + 1), line,
+                        "tick %d" % i)
+        n = int(m.group(1))
+        first = n if first is None else first
+        check_eq(n, first + i, "ticks in order, none lost")
+    # Unloading stops the thread (fini): a clean exit, checked at teardown.
