@@ -10,6 +10,8 @@ make bench runs, with build/picmd-bench as the load generator:
       a PING probe connection alongside that must never wait for them
   (e) resident memory: idle with every plugin loaded, and per connection
       with 1000 idle connections that each sent one request
+  (f) (g) (h) events (bench/events.py): one edge to 100 subscribers, a
+      20,000 events/s stream to 10 subscribers, PING beside that stream
 
 (a), (b) and (e) also run against redis-server (inline PING) and memcached
 (version) when they are installed, in the same run and alternating
@@ -38,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import events as bench_events
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -274,7 +278,7 @@ def request_line(port, line, timeout=1.0):
 
 
 def picmd_config(template, tmp, name, port, plugin_dir, workers=None,
-                 all_plugins=False):
+                 all_plugins=False, load=None, extra=""):
     """A copy of bench/picmdd-bench.ini for one daemon."""
     out, section = [], None
     with open(template) as f:
@@ -297,10 +301,12 @@ def picmd_config(template, tmp, name, port, plugin_dir, workers=None,
             line = "dir = %s" % plugin_dir
         elif section == "plugins" and key == "load" and all_plugins:
             continue
+        elif section == "plugins" and key == "load" and load is not None:
+            line = "load = %s" % load
         out.append(line)
     path = os.path.join(tmp, "%s.ini" % name)
     with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+        f.write("\n".join(out) + "\n" + extra)
     return path
 
 
@@ -321,6 +327,9 @@ def make_servers(args, tmp, server_cpu):
         "picmd": lambda: picmd("picmd"),
         "picmd-all": lambda: picmd("picmd-all", all_plugins=True),
         "picmd-w8": lambda: picmd("picmd-w8", workers=8),
+        # (f)-(h): events from the simulated chip and diag publish.
+        "picmd-events": lambda: picmd("picmd-events", load="diag gpio",
+                                      extra="[gpio]\nbackend = sim\n"),
     }
     if not args.no_peers and shutil.which("redis-server"):
         # Inline commands on the default single I/O thread; no
@@ -608,6 +617,12 @@ def bench(args):
                 (run + 1, r["rps"], r["p50_us"], r["p999_us"], r["max_us"],
                  p["p999_us"], p["max_us"]))
         running.pop("picmd-w8").stop()
+
+        # (f), (g), (h): events.
+        ev = bench_events.scenarios(
+            log, f["picmd-events"],
+            lambda srv: load(args, client_cpu, srv, 50, 16, seconds=5),
+            rss_kib)
     finally:
         for srv in running.values():
             srv.stop(check=False)
@@ -659,6 +674,7 @@ def bench(args):
         t.rows[-1] = t.rows[-1][:6] + ("< 1024 bytes",
                                        mem["picmd"]["per_conn"] < 1024)
 
+    bench_events.table_rows(t, ev)
     table = t.render(servers)
     memtab = "\n".join(
         ["| server | idle VmRSS KiB | anonymous | file-backed | with %d "

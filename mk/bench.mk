@@ -1,6 +1,7 @@
 # Benchmarks (docs/PERFORMANCE.md explains them and the targets).
 #
-#   make bench         (a)-(e) against redis-server and memcached, about 4
+#   make bench         (a)-(e) against redis-server and memcached, and the
+#                      event scenarios (f)-(h) (bench/events.py), about 5
 #                      minutes; the table also goes to bench/results.md
 #   make bench-instr   callgrind instructions per request in scenarios (b), (c)
 #

@@ -44,23 +44,36 @@ conn_events_free(struct conn *c)
 	evq_clear(&c->evq);
 }
 
-int
-conn_subscribe(struct conn *c, const char *pattern, struct strbuf *why)
+/* pattern as the plugins publish it into topic; -1 with why when it is
+ * no topic or a name no plugin knows. */
+static int
+topic_of(struct conn *c, const char *pattern, char *topic,
+    struct strbuf *why)
 {
-	struct server *s = c->srv;
-	char topic[TOPIC_MAX + 1], msg[160];
-	enum subs_result r;
+	char msg[160];
 	const char *bad;
 
 	if ((bad = topic_check(pattern, true)) != NULL) {
 		strbuf_addf(why, "%s: '%s'", bad, pattern);
 		return -1;
 	}
-	if (plugins_normalise_topic(s->plugins, pattern, topic, sizeof(topic),
-	    msg, sizeof(msg)) == -1) {
+	if (plugins_normalise_topic(c->srv->plugins, pattern, topic,
+	    TOPIC_MAX + 1, msg, sizeof(msg)) == -1) {
 		strbuf_adds(why, msg);
 		return -1;
 	}
+	return 0;
+}
+
+int
+conn_subscribe(struct conn *c, const char *pattern, struct strbuf *why)
+{
+	struct server *s = c->srv;
+	char topic[TOPIC_MAX + 1];
+	enum subs_result r;
+
+	if (topic_of(c, pattern, topic, why) == -1)
+		return -1;
 	pthread_rwlock_wrlock(&s->subs_lock);
 	r = subs_add(&c->subs, topic);
 	if (r == SUBS_ADDED) {
@@ -88,18 +101,10 @@ int
 conn_unsubscribe(struct conn *c, const char *pattern, struct strbuf *why)
 {
 	struct server *s = c->srv;
-	char topic[TOPIC_MAX + 1], msg[160];
-	const char *bad;
+	char topic[TOPIC_MAX + 1];
 
-	if ((bad = topic_check(pattern, true)) != NULL) {
-		strbuf_addf(why, "%s: '%s'", bad, pattern);
+	if (topic_of(c, pattern, topic, why) == -1)
 		return -1;
-	}
-	if (plugins_normalise_topic(s->plugins, pattern, topic, sizeof(topic),
-	    msg, sizeof(msg)) == -1) {
-		strbuf_adds(why, msg);
-		return -1;
-	}
 	/* Not subscribed is no error: the state asked for is reached. */
 	pthread_rwlock_wrlock(&s->subs_lock);
 	if (subs_remove(&c->subs, topic)) {

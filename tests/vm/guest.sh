@@ -250,6 +250,11 @@ systemctl restart picmd
 wait_for 60 restarted_from "$pid"
 expect "systemctl restart: a new, ready process" '^yes$' "$(restarted_from "$pid" && echo yes)"
 
+# A failsafe on_start: a daemon that crashed comes up with the output
+# safe, before it listens.
+printf '[failsafe]\non_start = gpio write 24 0\n' >>/etc/picmd/picmd.ini
+q gpio write 24 1 >/dev/null
+expect "gpio write 24 1 (before the crash)" '^1$' "$(simval 24)"
 systemctl reset-failed picmd
 pid=$(mainpid); n0=$(systemctl show -p NRestarts --value picmd)
 signal KILL "$pid"
@@ -258,6 +263,10 @@ if wait_for 60 restarted_from "$pid"; then
 else
 	fail "kill -9: restarted by Restart=on-failure" "state $(systemctl is-active picmd), MainPID $(mainpid)"
 fi
+expect "  the failsafe on_start ran in the new process" \
+	'failsafe on_start: gpio write 24 0: OK' \
+	"$(journalctl -u picmd -o cat --no-pager "_PID=$(mainpid)")"
+expect "  and line 24 is low again" '^0$' "$(simval 24)"
 
 systemctl reset-failed picmd
 pid=$(mainpid)
