@@ -185,6 +185,32 @@ pool_new(int nthreads, size_t max_queued, void (*notify)(void *arg),
 	return p;
 }
 
+/*
+ * With a handler stuck, join the other workers, which leave as soon as
+ * they see stopping, and detach the stuck ones: the process exits
+ * without them, and no thread that finishes goes unjoined.
+ */
+static void
+pool_join_idle(struct pool *p)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 500 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	for (int i = 0; i < p->started; i++)
+		if (pthread_timedjoin_np(p->threads[i], NULL, &until) == 0)
+			p->threads[i] = p->threads[--p->started], i--;
+	/* The stuck ones may still finish before the process does: detached,
+	 * they need no join. */
+	for (int i = 0; i < p->started; i++)
+		pthread_detach(p->threads[i]);
+	p->started = 0;
+}
+
 bool
 pool_stop(struct pool *p, long wait_ms)
 {
@@ -213,8 +239,10 @@ pool_stop(struct pool *p, long wait_ms)
 		stuck = p->busy > 0;
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (stuck)
+	if (stuck) {
+		pool_join_idle(p);
 		return false;
+	}
 	for (int i = 0; i < p->started; i++)
 		pthread_join(p->threads[i], NULL);
 	p->started = 0;
