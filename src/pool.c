@@ -185,13 +185,8 @@ pool_new(int nthreads, size_t max_queued, void (*notify)(void *arg),
 	return p;
 }
 
-/*
- * With a handler stuck, join the other workers, which leave as soon as
- * they see stopping, and detach the stuck ones: the process exits
- * without them, and no thread that finishes goes unjoined.
- */
-static void
-pool_join_idle(struct pool *p)
+void
+pool_abandon(struct pool *p)
 {
 	struct timespec until;
 
@@ -239,10 +234,8 @@ pool_stop(struct pool *p, long wait_ms)
 		stuck = p->busy > 0;
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (stuck) {
-		pool_join_idle(p);
+	if (stuck)
 		return false;
-	}
 	for (int i = 0; i < p->started; i++)
 		pthread_join(p->threads[i], NULL);
 	p->started = 0;

@@ -38,6 +38,11 @@ struct pool *pool_new(int nthreads, size_t max_queued,
 /* Let queued jobs run, then join the workers.  Returns false (and does not
  * join) when a handler is still running after the caller's deadline. */
 bool	pool_stop(struct pool *p, long wait_ms);
+/* After pool_stop() gave up on a stuck handler, with the process about to
+ * exit: join the workers that leave (they saw stopping), detach the stuck
+ * ones, so that no thread that finishes goes unjoined.  The pool stays
+ * allocated for them. */
+void	pool_abandon(struct pool *p);
 void	pool_free(struct pool *p);
 
 /* Queue a job; -1 when max_queued jobs are already waiting. */

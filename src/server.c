@@ -531,9 +531,11 @@ server_free(struct server *s)
 		conn_close_all(s);
 	if (s->pool != NULL) {
 		stopped = pool_stop(s->pool, STOP_WAIT_MS);
-		if (!stopped)
+		if (!stopped) {
 			log_warnx("a command is still running; not waiting "
 			    "for it");
+			pool_abandon(s->pool);
+		}
 		else {
 			s_now_update(s);
 			pool_drain(s->pool, server_job_done, s);

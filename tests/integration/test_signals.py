@@ -174,7 +174,8 @@ def test_second_sigterm_stops_at_once(t):
     d = t.start()
     c = d.connect()
     c.send_line("diag sleep 3000")
-    wait_inflight(d, 1)
+    # Running, not just queued: a queued one would be "not run".
+    wait_stats(d.connect(), "the command running", workers_busy=1)
     mark = d.mark()
     d.signal(signal.SIGTERM)
     d.wait_line("draining", start=mark)
