@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import harness
-from harness import check, check_eq, check_match
+from harness import check, check_eq, check_match, wait_until
 from test_client import PicmdProcess, client_env, picmd_path, run_picmd, \
     tcp_args
 
@@ -25,20 +25,13 @@ def start_gpio(t, failsafe=""):
     return t.start(plugins={"load": "diag gpio"}, extra=extra)
 
 
-def wait_for(what, fn, timeout=harness.IO_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while not fn():
-        check(time.monotonic() < deadline, "%s: not within %.1f s"
-              % (what, timeout))
-        time.sleep(0.02)
-
-
 def test_watch_prints_edges_until_count(t):
     d = start_gpio(t)
     c = d.connect()
     p = PicmdProcess(t, tcp_args(d) + ["watch", "--count", "2", "gpio",
                                        "GPIO17", "both"], stdin=False)
-    wait_for("the watch subscribed", lambda: c.stats()["subscriptions"] == 1)
+    wait_until(lambda: c.stats()["subscriptions"] == 1,
+               what="the watch subscribed")
     check_eq(c.request("gpio sim-set 17 1"), "OK", "rising")
     check_eq(c.request("gpio sim-set 17 0"), "OK", "falling")
     rc, out, err = p.finish()
@@ -55,7 +48,8 @@ def test_watch_json_and_topics(t):
     check_eq(c.request("gpio watch 17 both"), "OK 0", "watch 17")
     p = PicmdProcess(t, tcp_args(d) + ["watch", "--json", "--count", "1",
                                        "gpio.*"], stdin=False)
-    wait_for("subscribed", lambda: c.stats()["subscriptions"] == 1)
+    wait_until(lambda: c.stats()["subscriptions"] == 1,
+               what="subscribed")
     check_eq(c.request("gpio sim-set 17 1"), "OK", "rising")
     rc, out, err = p.finish()
     check_eq((rc, err), (0, ""), "exit status")
@@ -102,14 +96,16 @@ def test_lease_from_a_batch_is_kept_and_ended_cleanly(t):
     p = PicmdProcess(t, tcp_args(d) + ["--lease", str(ms)])
     p.proc.stdin.write(b"gpio write 17 1\n")
     p.proc.stdin.flush()
-    wait_for("the lease", lambda: c.stats()["leases"] == 1)
+    wait_until(lambda: c.stats()["leases"] == 1,
+               what="the lease")
     # Silent on stdin for three lease lengths: the keep-alives hold it.
     time.sleep(3 * ms / 1000)
     st = c.stats()
     check_eq((st["leases"], st["leases_lost_total"]), (1, 0), "still held")
     rc, out, err = p.finish()
     check_eq((rc, out, err), (0, "OK\n", ""), "the batch's output")
-    wait_for("the client gone", lambda: c.stats()["clients"] == 1)
+    wait_until(lambda: c.stats()["clients"] == 1,
+               what="the client gone")
     st = c.stats()
     check_eq((st["leases"], st["leases_lost_total"],
               st["failsafe_runs_total"]), (0, 0, 0), "ended cleanly")
@@ -122,11 +118,14 @@ def test_a_killed_lease_holder_runs_the_failsafe(t):
     p = PicmdProcess(t, tcp_args(d) + ["--lease", "60000"])
     p.proc.stdin.write(b"gpio write 17 1\n")
     p.proc.stdin.flush()
-    wait_for("line 17 driven", lambda: c.request("gpio read 17") == "OK 1")
-    wait_for("the lease", lambda: c.stats()["leases"] == 1)
+    wait_until(lambda: c.request("gpio read 17") == "OK 1",
+               what="line 17 driven")
+    wait_until(lambda: c.stats()["leases"] == 1,
+               what="the lease")
     p.proc.kill()
     p.proc.wait()
-    wait_for("line 17 safe", lambda: c.request("gpio read 17") == "OK 0")
+    wait_until(lambda: c.request("gpio read 17") == "OK 0",
+               what="line 17 safe")
     check_eq(c.stats()["leases_lost_total"], 1, "lost once")
 
 
@@ -161,22 +160,26 @@ def test_prompt_prints_events_above_the_typed_line(t):
     try:
         def screen():
             return tmux(sock, "capture-pane", "-p").stdout.decode()
-        wait_for("the prompt", lambda: "picmd>" in screen())
+        wait_until(lambda: "picmd>" in screen(),
+                   what="the prompt")
         tmux(sock, "send-keys", "SUBSCRIBE gpio.17", "Enter")
-        wait_for("SUBSCRIBE answered", lambda: c.stats()["subscriptions"] == 1)
+        wait_until(lambda: c.stats()["subscriptions"] == 1,
+                   what="SUBSCRIBE answered")
         check_eq(c.request("gpio watch 17 both"), "OK 0", "watch")
         # Half a line typed, then an edge arrives.
         tmux(sock, "send-keys", "gpio read 1")
-        wait_for("typed", lambda: "picmd> gpio read 1" in screen())
+        wait_until(lambda: "picmd> gpio read 1" in screen(),
+                   what="typed")
         check_eq(c.request("gpio sim-set 17 1"), "OK", "edge")
-        wait_for("the event on screen", lambda: "! gpio.17 rising 1" in
-                 screen())
+        wait_until(lambda: "! gpio.17 rising 1" in screen(),
+                   what="the event on screen")
         lines = [line for line in screen().splitlines() if line.strip()]
         check_match(r"^! gpio\.17 rising 1 ts=", lines[-2], "event line: %r"
                     % lines)
         check_eq(lines[-1].rstrip(), "picmd> gpio read 1",
                  "the typed line redrawn below it: %r" % lines)
         tmux(sock, "send-keys", "7", "Enter")
-        wait_for("the reply", lambda: re.search(r"(?m)^OK 1$", screen()))
+        wait_until(lambda: re.search(r"(?m)^OK 1$", screen()),
+                   what="the reply")
     finally:
         tmux(sock, "kill-server")

@@ -5,25 +5,13 @@ import signal
 import time
 
 import harness
-from harness import check, check_eq, check_match
+from harness import check, check_eq, check_match, wait_until
 from test_config import expand
 
 
 def start_failsafe(t, failsafe, server=None):
     return t.start(plugins={"load": "diag gpio"}, server=server,
                    extra="[gpio]\nbackend = sim\n[failsafe]\n" + failsafe)
-
-
-def wait_for(what, fn, timeout=harness.IO_TIMEOUT):
-    """Poll fn() until it is true; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        check(time.monotonic() < deadline, "%s: not within %.1f s"
-              % (what, timeout))
-        time.sleep(0.02)
 
 
 def test_silence_loses_the_lease_and_runs_on_lost_once(t):
@@ -34,8 +22,8 @@ def test_silence_loses_the_lease_and_runs_on_lost_once(t):
     check_eq(holder.request("LEASE %d" % ms), "OK", "LEASE")
     check_eq(watcher.stats()["leases"], 1, "one lease")
     # The holder falls silent: the output goes safe by itself.
-    wait_for("line 17 back to 0",
-             lambda: watcher.request("gpio read 17") == "OK 0")
+    wait_until(lambda: watcher.request("gpio read 17") == "OK 0",
+               what="line 17 back to 0")
     d.wait_line("lease lost (nothing read for")
     check_match(r"lease lost \(nothing read for \d+ ms\); running "
                 r"\[failsafe\] on_lost", d.stderr(), "log")
@@ -45,7 +33,8 @@ def test_silence_loses_the_lease_and_runs_on_lost_once(t):
     st = holder.stats()
     check_eq((st["leases"], st["leases_lost_total"]), (0, 1), "after the loss")
     holder.close()
-    wait_for("the holder gone", lambda: watcher.stats()["clients"] == 1)
+    wait_until(lambda: watcher.stats()["clients"] == 1,
+               what="the holder gone")
     st = watcher.stats()
     check_eq(st["failsafe_runs_total"], 1, "on_lost ran exactly once")
     check_eq(st["leases_lost_total"], 1, "one lease lost")
@@ -74,8 +63,9 @@ def test_a_closed_connection_loses_its_lease(t):
     check_eq(holder.request("gpio write 18 1"), "OK", "drive 18")
     check_eq(holder.request("LEASE 3600000"), "OK", "a long lease")
     holder.abort()
-    wait_for("both lines safe", lambda: watcher.request("gpio read 18") ==
-             "OK 0" and watcher.request("gpio read 17") == "OK 0")
+    wait_until(lambda: watcher.request("gpio read 18") == "OK 0" and
+               watcher.request("gpio read 17") == "OK 0",
+               what="both lines safe")
     d.wait_line("lease lost (connection closed)")
     check_eq(watcher.stats()["failsafe_runs_total"], 1, "one run")
 
@@ -88,7 +78,8 @@ def test_lease_off_ends_it_cleanly(t):
     check_eq(holder.request("LEASE OFF"), "OK", "LEASE OFF")
     check_eq(holder.request("LEASE OFF"), "OK", "again: no error")
     holder.close()
-    wait_for("the holder gone", lambda: watcher.stats()["clients"] == 1)
+    wait_until(lambda: watcher.stats()["clients"] == 1,
+               what="the holder gone")
     st = watcher.stats()
     check_eq((st["leases"], st["leases_lost_total"],
               st["failsafe_runs_total"]), (0, 0, 0), "nothing lost or run")
@@ -100,7 +91,8 @@ def test_a_failing_command_does_not_stop_the_program(t):
     holder, watcher = d.connect(), d.connect()
     check_eq(holder.request("gpio write 17 1"), "OK", "drive")
     check_eq(holder.request("LEASE 100"), "OK", "LEASE")
-    wait_for("line 17 safe", lambda: watcher.request("gpio read 17") == "OK 0")
+    wait_until(lambda: watcher.request("gpio read 17") == "OK 0",
+               what="line 17 safe")
     d.wait_line("failsafe on_lost: gpio write 60 0: ERR DEVICE line 60: "
                 "out of range")
     d.wait_line("failsafe on_lost: gpio write 17 0: OK")
@@ -192,7 +184,8 @@ def test_outputs_written_with_lease_go_to_their_safe_levels(t):
                  "gpio write 20 1"):
         check_eq(holder.request(line), "OK", line)
     # No [failsafe] at all: the plugin's own safe levels still apply.
-    wait_for("line 17 safe", lambda: watcher.request("gpio read 17") == "OK 0")
+    wait_until(lambda: watcher.request("gpio read 17") == "OK 0",
+               what="line 17 safe")
     check_eq(watcher.request("gpio read 18"), "OK 1", "18 to its safe.18 = 1")
     check_eq(watcher.request("gpio read 19"), "OK 1", "19 never leased")
     check_eq(watcher.request("gpio read 20"), "OK 1",
