@@ -337,8 +337,8 @@ i2c_buses(picmd_ctx *ctx, int argc, const char *const *argv)
 	free(buses);
 }
 
-/* i2cdetect's choice: a quick write could change an EEPROM (the AT24RF08
- * takes it as a write-protect command), so those ranges are read. */
+/* i2cdetect's choice: EEPROMs live in these ranges, and a quick write can
+ * corrupt some (i2cdetect(8) names the Atmel AT24RF08): they are read. */
 static enum i2c_probe
 probe_for(unsigned addr)
 {
