@@ -19,8 +19,8 @@
 #                       stays the administrator's)
 #   any other PREFIX    /etc/systemd/system, /etc/sysusers.d, /etc/tmpfiles.d
 #
-# The udev rule giving /dev/gpiochip* to group gpio (systemd/picmd.udev)
-# goes to udev's own rules directory beside the units' (/lib/udev/rules.d
+# The udev rules giving /dev/gpiochip*, /dev/i2c-* and /dev/spidev* to
+# groups gpio, i2c and spi (systemd/picmd.udev) go to udev's own rules directory beside the units' (/lib/udev/rules.d
 # on Debian 12, /usr/lib/udev/rules.d on 13) with PREFIX=/usr, and to
 # /etc/udev/rules.d otherwise (udev does not look in /usr/local).
 #
@@ -30,7 +30,7 @@
 #
 # Without DESTDIR, as root, install also creates the picmd user
 # (systemd-sysusers), /run/picmd (systemd-tmpfiles), applies the udev
-# rule to the chips already there and reloads systemd; it enables
+# rules to the devices already there and reloads systemd; it enables
 # nothing.  uninstall stops and disables the units first, and
 # leaves the picmd user and group (userdel picmd removes them).
 
@@ -126,7 +126,9 @@ define install_files
 			systemd-tmpfiles --create $(tmpfilesdir)/picmd.conf; fi; \
 		if [ -S /run/udev/control ]; then \
 			udevadm control --reload && \
-			udevadm trigger --subsystem-match=gpio --action=change; fi; \
+			udevadm trigger --subsystem-match=gpio \
+				--subsystem-match=i2c-dev --subsystem-match=spidev \
+				--action=change; fi; \
 		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
 		echo "picmd: installed; start it with: systemctl enable --now picmd"; \
 	fi

@@ -561,6 +561,7 @@ conn_submit(struct conn *c, const struct command *cmd, const char *tag,
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
 	r->ctx.lease = c->lease_ms != 0 ? c->lease_id : 0;
+	r->ctx.admin = c->admin;
 	timespec_after_ms(&r->ctx.deadline, &s->now_ts,
 	    s->cfg->command_timeout_ms);
 	if (pool_submit(s->pool, &r->job) == -1) {

@@ -216,6 +216,7 @@ conn_submit_callback(struct conn *c, const struct command *cmd,
 	r->srv = s;
 	r->cmd = cmd;
 	r->ctx.state = cmd->owner->state;
+	r->ctx.admin = c->admin;
 	timespec_after_ms(&r->ctx.deadline, &s->now_ts,
 	    s->cfg->command_timeout_ms);
 	switch (callback_target(s, &c->peer_addr.sa, c->peer_len, c->cb_port,

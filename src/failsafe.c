@@ -244,6 +244,7 @@ failsafe_run(const struct failsafe *f, const char *why,
 		strbuf_init(&ctx.payload);
 		ctx.code = REPLY_OK;
 		ctx.state = fc->cmd->owner->state;
+		ctx.admin = true;	/* the daemon's own, from its config */
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		timespec_after_ms(&ctx.deadline, &now, command_timeout_ms);
 		fc->cmd->handler(&ctx, fc->argc,

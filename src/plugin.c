@@ -362,6 +362,12 @@ plugins_watch_leases(const struct plugins *ps)
 	return ps->nlease_watchers > 0;
 }
 
+static int
+ctx_is_admin(picmd_ctx *ctx)
+{
+	return ctx->admin ? 1 : 0;
+}
+
 static const struct picmd_api host_api = {
 	.abi_version = PICMD_ABI_VERSION,
 	.size = sizeof(struct picmd_api),
@@ -389,6 +395,7 @@ static const struct picmd_api host_api = {
 	.lease = ctx_lease,
 	.on_lease_lost = api_on_lease_lost,
 	.subscribed = api_subscribed,
+	.is_admin = ctx_is_admin,
 };
 
 static int check_trusted(const char *path, bool is_dir, char *why,

@@ -30,6 +30,7 @@ struct picmd_ctx {
 	void		*state;		/* the plugin's state */
 	struct timespec	 deadline;	/* CLOCK_MONOTONIC */
 	uint64_t	 lease;		/* the connection's, or 0 */
+	bool		 admin;		/* may run PICMD_CMD_ADMIN commands */
 };
 
 struct request {

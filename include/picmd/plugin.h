@@ -192,6 +192,15 @@ struct picmd_api {
 	 * matching it counts), else 0: a plugin can stop producing events
 	 * nobody wants (gpio's watch_idle_s). */
 	int		(*subscribed)(picmd_host *host, const char *topic);
+
+	/* ---- handlers (check api->size: appended) ---- */
+
+	/* 1 when the request comes with admin rights (the connection sent
+	 * AUTH with the admin token, is a trusted Unix-socket client, or the
+	 * daemon runs it itself: [failsafe]), else 0.  For a command open to
+	 * every client that lets admins do more: the i2c plugin's [i2c]
+	 * allow binds only the others. */
+	int		(*is_admin)(picmd_ctx *ctx);
 };
 
 struct picmd_plugin {

@@ -49,6 +49,8 @@ check "the socket unit in $unitdir" test -f "$unitdir/picmd.socket"
 udevdir=$(dirname "$(dirname "$unitdir")")/udev/rules.d
 check "the udev rule for /dev/gpiochip* in $udevdir" \
 	grep -q 'KERNEL=="gpiochip\*", GROUP="gpio"' "$udevdir/60-picmd.rules"
+check "the udev rules for /dev/i2c-* and /dev/spidev*" sh -c \
+	"grep -q 'GROUP=\"i2c\"' '$udevdir/60-picmd.rules' && grep -q 'GROUP=\"spi\"' '$udevdir/60-picmd.rules'"
 if [ "$unitdir" = /usr/lib/systemd/system ]; then
 	check "nothing under /lib" sh -c "! dpkg -L picmd | grep -q '^/lib/'"
 fi
@@ -56,6 +58,9 @@ check "the daemon, client and plugins" sh -c \
 	"test -x /usr/sbin/picmdd && test -x /usr/bin/picmd && test -f /usr/lib/picmd/commands/gpio.so"
 check "the configuration /etc/picmd/picmd.ini" test -f /etc/picmd/picmd.ini
 check "the picmd system user" sh -c "getent passwd picmd | grep -q nologin"
+check "user picmd in groups gpio, i2c and spi (the unit needs all three)" sh -c \
+	'g=" $(id -nG picmd) " && case "$g" in *" gpio "*) ;; *) exit 1 ;; esac &&
+	 case "$g" in *" i2c "*) ;; *) exit 1 ;; esac && case "$g" in *" spi "*) ;; *) exit 1 ;; esac'
 check "the service is enabled" test -L /etc/systemd/system/multi-user.target.wants/picmd.service
 check "picmdd -t accepts the installed configuration (as user picmd)" \
 	setpriv --reuid=picmd --regid=picmd --init-groups /usr/sbin/picmdd -t

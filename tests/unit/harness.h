@@ -22,6 +22,14 @@ struct harness *harness_load(const char *name, const char *section,
  * line without its newline ("OK", "OK 1", "ERR DEVICE ..."), malloc'd.
  */
 char	*harness_run(struct harness *h, const char *line);
+/*
+ * Whether the requests that follow come with admin rights (api->is_admin);
+ * without, PICMD_CMD_ADMIN commands answer "ERR DENIED admin command", as
+ * a connection without the admin token is answered (with more advice).
+ * Admin by default: like a trusted Unix-socket client, so tests of
+ * plugins whose commands are all admin-only need no setup.
+ */
+void	 harness_set_admin(struct harness *h, int admin);
 void	 harness_free(struct harness *h);
 /* Problems reported by the last harness_load(), one per line. */
 const char *harness_last_errors(void);

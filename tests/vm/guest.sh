@@ -93,14 +93,19 @@ else
 	info "test_gpio_chip not shipped (prebuilt package): skipped"
 fi
 
-# i2c-stub: a real I2C adapter, for the buses' commands to come.
-if modprobe i2c-dev && modprobe i2c-stub chip_addr=0x50; then
+# i2c-stub: a real I2C adapter (SMBus only, like a PC's controller), loaded
+# before the package so that its udev rule must be applied to a bus that
+# is already there.  Two devices: 0x50 for i2c-tools here, 0x48 for the
+# i2c plugin's checks through the service below.
+bus=""
+modprobe -r i2c-stub 2>/dev/null
+if modprobe i2c-dev && modprobe i2c-stub chip_addr=0x48,0x50; then
 	bus=$(i2cdetect -l | awk '/SMBus stub/ { sub("i2c-", "", $1); print $1; exit }')
 	i2cset -y "$bus" 0x50 0x10 0xa5 b 2>/dev/null
 	expect "i2c-stub: an I2C adapter that i2c-tools can use (i2c-${bus:-?})" '^0xa5$' \
 		"$(i2cget -y "${bus:-0}" 0x50 0x10 b 2>&1)"
 else
-	fail "i2c-stub loads" "$(modprobe i2c-stub chip_addr=0x50 2>&1)"
+	fail "i2c-stub loads" "$(modprobe i2c-stub chip_addr=0x48,0x50 2>&1)"
 fi
 
 # ---- install ----------------------------------------------------------------
@@ -109,7 +114,8 @@ cp "$deb" /var/tmp/
 deb=/var/tmp/$(basename "$deb")
 check "apt install ./$(basename "$deb") (offline)" \
 	timeout 300 apt-get install -y -q "$deb"
-check "user picmd exists, in group gpio" sh -c 'id -nG picmd | grep -qw gpio'
+check "user picmd exists, in groups gpio, i2c and spi" \
+	sh -c 'g=$(id -nG picmd) && echo "$g" | grep -qw gpio && echo "$g" | grep -qw i2c && echo "$g" | grep -qw spi'
 expect "the package's version names the release (+deb$VERSION_ID)" "\+deb$VERSION_ID\$" \
 	"$(dpkg-query -W -f='${Version}' picmd)"
 gpiod_lib=libgpiod2
@@ -196,9 +202,37 @@ kill $holder; wait $holder 2>/dev/null
 expect "an offset past the end: ERR DEVICE ... out of range" \
 	'^DEVICE line 60: out of range' "$(q gpio read 60)"
 
+# ---- the i2c plugin on i2c-stub -------------------------------------------
+# The stub cannot do plain I2C transfers: the plugin's SMBus stand-ins
+# (docs/DEVICES.md) carry each command.  Its devices at 0x48 and 0x50
+# acknowledge, nothing else does (i2c-stub answers ENODEV).
+if [ -n "$bus" ]; then
+	expect "/dev/i2c-$bus is a character device of group i2c, mode 660" \
+		'^crw-rw---- i2c$' "$(stat -c '%A %G' /dev/i2c-$bus 2>&1)"
+	expect "i2c buses lists the stub as i2c-$bus" \
+		"(^| )$bus:SMBus_stub_driver( |\$)" "$(q i2c buses)"
+	expect "i2c writereg $bus 0x48 0x10 a5" '^$' "$(q i2c writereg $bus 0x48 0x10 a5)"
+	expect "  i2c readreg $bus 0x48 0x10: a5" '^a5$' "$(q i2c readreg $bus 0x48 0x10)"
+	expect "  i2cget reads the same register" '^0xa5$' "$(i2cget -y "$bus" 0x48 0x10 b 2>&1)"
+	i2cset -y "$bus" 0x48 0x11 0x5a b 2>/dev/null
+	expect "i2c readreg $bus 0x48 0x10 2: with what i2cset wrote (an I2C block read)" \
+		'^a5 5a$' "$(q i2c readreg $bus 0x48 0x10 2)"
+	expect "i2c read $bus 0x49 1: ERR DEVICE ... no acknowledgement" \
+		"^DEVICE i2c-$bus 0x49: no acknowledgement" "$(q i2c read $bus 0x49 1)"
+	expect "i2c scan over TCP without the admin token: DENIED" \
+		'^DENIED admin command' "$(q i2c scan "$bus")"
+	expect "i2c scan $bus over the trusted Unix socket: the stub's two devices" \
+		'^0x48 0x50$' "$(timeout 30 picmd -u /run/picmd/picmd.sock i2c scan "$bus" 2>&1)"
+else
+	fail "the i2c plugin on i2c-stub" "no i2c-stub bus (see above)"
+fi
+# No spidev without a device tree: the plugin is there and finds none.
+expect "spi devices: none in this guest" '^$' "$(q spi devices)"
+
 # ---- the sandbox -------------------------------------------------------------
 pid=$(mainpid)
 check "the service's /dev holds /dev/$chip" test -c /proc/$pid/root/dev/$chip
+[ -n "$bus" ] && check "the service's /dev holds /dev/i2c-$bus" test -c /proc/$pid/root/dev/i2c-$bus
 check "the service's /dev has no /dev/mem" test ! -e /proc/$pid/root/dev/mem
 check "the service's /dev has no /dev/vda" test ! -e /proc/$pid/root/dev/vda
 ro=""
