@@ -14,7 +14,8 @@
 #    installed picmdd (the only path that differs); man pages are looked
 #    up in the scratch tree through MANPATH.
 # 3. systemd-sysusers and systemd-tmpfiles apply the snippets to an empty
-#    scratch root: user picmd, in group gpio, owns /run/picmd, mode 0750.
+#    scratch root: user picmd, in groups gpio and dialout, owns /run/picmd,
+#    mode 0750.
 #
 # Run from the top of the source tree, after a build.  Without
 # systemd-analyze (no systemd package) it says so and succeeds.
@@ -105,11 +106,14 @@ if command -v systemd-sysusers >/dev/null 2>&1 &&
 	else
 		uid=$(awk -F: '$1 == "picmd" { print $3 }' "$root/etc/passwd")
 		members=$(awk -F: '$1 == "gpio" { print $4 }' "$root/etc/group")
+		dialout=$(awk -F: '$1 == "dialout" { print $4 }' "$root/etc/group")
 		st=$(stat -c '%a %u' "$root/run/picmd" 2>/dev/null || true)
 		if [ -z "$uid" ]; then
 			fail "sysusers: no picmd user"
 		elif [ "$members" != picmd ]; then
 			fail "sysusers: group gpio members '$members', expected picmd"
+		elif [ "$dialout" != picmd ]; then
+			fail "sysusers: group dialout members '$dialout', expected picmd"
 		elif [ "$st" != "750 $uid" ]; then
 			fail "tmpfiles: /run/picmd is '$st', expected '750 $uid'"
 		else

@@ -77,6 +77,26 @@ def pts_fds(pid):
     return found
 
 
+def unescape(payload):
+    """docs/DEVICES.md's: a payload back to bytes, and whether it is a
+    piece of a longer line (tested here as documented)."""
+    out, i, more = bytearray(), 0, False
+    while i < len(payload):
+        if payload[i] != "\\":
+            out += payload[i].encode("ascii")
+            i += 1
+        elif payload[i + 1] == "\\":
+            out.append(0x5c)
+            i += 2
+        elif payload[i + 1] == "x":
+            out.append(int(payload[i + 2:i + 4], 16))
+            i += 4
+        else:                       # "\+", the last two characters
+            more = True
+            i += 2
+    return bytes(out), more
+
+
 def start_serial(t, serial, server=None):
     """A daemon with diag and serial loaded and [serial] set to serial."""
     return t.start(plugins={"load": "diag serial"}, server=server,
@@ -125,6 +145,30 @@ def test_sim_commands_over_a_socket(t):
         check(name in help_all, "%s missing from HELP" % name)
     check_eq(c.request("HELP serial read"),
              "OK serial read <port> [max_bytes] [timeout_ms]", "HELP")
+
+
+def test_every_byte_survives_the_escaping(t):
+    c = start_serial(t, "backend = sim\nloop = /dev/sim0 9600 8N1\n").connect()
+    every = bytes(range(256))
+    check_eq(c.request("serial write loop hex:" + every.hex()), "OK 256",
+             "every byte")
+    reply = c.request("serial read loop 4096")
+    check(reply.startswith("OK "), "read: %r" % reply)
+    check_eq(unescape(reply[3:]), (every, False), "unescaped")
+    # A line of 600 bytes but LF, \ and + among them: three pieces.
+    line = bytes(b for b in range(256) if b != 0x0a) * 3
+    line = line[:600 - 2] + b"\\+"
+    check_eq(c.request("serial write loop hex:%s0a" % line.hex()), "OK 601",
+             "a long line")
+    got, pieces = b"", 0
+    while True:
+        reply = c.request("serial readline loop")
+        data, more = unescape(reply[3:])
+        got += data
+        pieces += 1
+        if not more:
+            break
+    check_eq((got, pieces), (line, 3), "the line again")
 
 
 def test_sim_errors_and_unplug(t):
