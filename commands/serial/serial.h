@@ -67,8 +67,8 @@ struct serial_state {
 	unsigned		 nmutexes;	/* initialised, for fini */
 	pthread_mutex_t		 tick_mu;	/* starting and arming the
 						 * tick */
-	int			 tick_fd;	/* timerfd; -1 before the first
-						 * watch, -2 when it failed */
+	int			 tick_fd;	/* timerfd; -1 until the first
+						 * port opens */
 	picmd_watch		*tick_w;
 };
 

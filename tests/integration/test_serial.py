@@ -257,6 +257,31 @@ def test_timeouts_end_before_the_command_deadline(t):
     check_eq(c.request("serial read p 100 60000"), "OK", "read too")
 
 
+def test_a_write_nobody_takes_ends_at_the_deadline(t):
+    """The other end does not read: the kernel's buffer fills, and a write
+    waits for room until its deadline, then says how much went out."""
+    d, p = start_pty(t, server={"command_timeout_ms": "500"})
+    c = d.connect()
+    chunk = "x" * 2000
+    for i in range(200):
+        reply = c.request("serial write p " + chunk)
+        if reply != "OK 2000":
+            break
+    check_match(r"^ERR TIMEOUT port p: \d+ of 2000 bytes written before the "
+                r"deadline: the device takes no more \(flow control\?\)$",
+                reply, "write %d" % i)
+    check(i > 0, "not even one write went through")
+    check_eq(c.request("PING"), "OK PONG", "still serving")
+    # The other end reads again: room again.
+    os.set_blocking(p.master, False)
+    try:
+        while os.read(p.master, 65536):
+            pass
+    except BlockingIOError:
+        pass
+    check_eq(c.request("serial write p y"), "OK 1", "room again")
+
+
 def test_pty_hangup_and_reopen(t):
     d, p = start_pty(t)
     c = d.connect()
