@@ -65,7 +65,7 @@ refuse_if_watched(picmd_ctx *ctx, struct serial_port *p)
 	return -1;
 }
 
-/* A read error that is not the end of the device: say so. */
+/* A read failed: a hang-up (the port is closed), or another error. */
 static void
 reply_read_error(picmd_ctx *ctx, struct serial_port *p, int err)
 {
@@ -102,6 +102,59 @@ reply_bytes(picmd_ctx *ctx, struct serial_port *p, size_t start, size_t n,
 /* ---- handlers ---- */
 
 /*
+ * The bytes serial write sends, malloc'd, their count in *n; NULL after
+ * replying.  argv[0] is the port.
+ */
+static unsigned char *
+write_bytes(picmd_ctx *ctx, int argc, const char *const *argv, size_t *n)
+{
+	unsigned char *bytes;
+	const char **words;
+	size_t total = 0;
+	char why[160];
+
+	for (int i = 1; i < argc; i++)
+		total += strlen(argv[i]) + 1;
+	if ((bytes = malloc(total + 1)) == NULL ||
+	    (words = malloc((size_t)argc * sizeof(*words))) == NULL) {
+		free(bytes);
+		serial_api->reply_error(ctx, PICMD_ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	*n = 0;
+	if (strncasecmp(argv[1], "hex:", 4) == 0) {
+		words[0] = argv[1] + 4;
+		for (int i = 2; i < argc; i++)
+			words[i - 1] = argv[i];
+		if (serial_parse_hex(words, argc - 1, bytes, total, n, why,
+		    sizeof(why)) == -1) {
+			serial_api->reply_error(ctx, PICMD_ERR_ARGS, "%s", why);
+			goto fail;
+		}
+	} else {
+		for (int i = 1; i < argc; i++) {
+			size_t len = strlen(argv[i]);
+
+			if (i > 1)
+				bytes[(*n)++] = ' ';
+			memcpy(bytes + *n, argv[i], len);
+			*n += len;
+		}
+		if (*n == 0) {
+			serial_api->reply_error(ctx, PICMD_ERR_ARGS, "nothing to "
+			    "write: give text or hex:<bytes>");
+			goto fail;
+		}
+	}
+	free(words);
+	return bytes;
+fail:
+	free(words);
+	free(bytes);
+	return NULL;
+}
+
+/*
  * serial write <port> <text ...>: the words joined by single spaces, as
  * ECHO joins them (quote a word to keep several blanks, \n or \t in it);
  * or serial write <port> hex:<bytes ...>.  No line end is added.  OK
@@ -114,54 +167,13 @@ serial_write(picmd_ctx *ctx, int argc, const char *const *argv)
 	struct serial_backend *be = st->be;
 	struct serial_port *p;
 	unsigned char *bytes;
-	size_t n = 0, total = 0, off = 0;
-	char why[160], buf[128];
+	size_t n, off = 0;
+	char buf[128];
 	long end;
 
-	if ((p = serial_find(ctx, st, argv[0])) == NULL)
+	if ((p = serial_find(ctx, st, argv[0])) == NULL ||
+	    (bytes = write_bytes(ctx, argc, argv, &n)) == NULL)
 		return;
-	for (int i = 1; i < argc; i++)
-		total += strlen(argv[i]) + 1;
-	if ((bytes = malloc(total + 1)) == NULL) {
-		serial_api->reply_error(ctx, PICMD_ERR_INTERNAL, "out of memory");
-		return;
-	}
-	if (strncasecmp(argv[1], "hex:", 4) == 0) {
-		const char **words = malloc((size_t)(argc - 1) * sizeof(*words));
-
-		if (words == NULL) {
-			free(bytes);
-			serial_api->reply_error(ctx, PICMD_ERR_INTERNAL,
-			    "out of memory");
-			return;
-		}
-		words[0] = argv[1] + 4;
-		for (int i = 2; i < argc; i++)
-			words[i - 1] = argv[i];
-		if (serial_parse_hex(words, argc - 1, bytes, total, &n, why,
-		    sizeof(why)) == -1) {
-			free(words);
-			free(bytes);
-			serial_api->reply_error(ctx, PICMD_ERR_ARGS, "%s", why);
-			return;
-		}
-		free(words);
-	} else {
-		for (int i = 1; i < argc; i++) {
-			size_t len = strlen(argv[i]);
-
-			if (i > 1)
-				bytes[n++] = ' ';
-			memcpy(bytes + n, argv[i], len);
-			n += len;
-		}
-		if (n == 0) {
-			free(bytes);
-			serial_api->reply_error(ctx, PICMD_ERR_ARGS, "nothing to "
-			    "write: give text or hex:<bytes>");
-			return;
-		}
-	}
 	if (serial_lock(ctx, p) == -1) {
 		free(bytes);
 		return;
