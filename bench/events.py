@@ -8,14 +8,15 @@
       dropped, resident memory flat
   (h) PING 50 x 16 throughput while (g) runs, against PING alone
 
-The subscribers are sockets in this process read through epoll; their
-figures include this process's own reading (Python on the load
-generator's CPU), so they are upper bounds of the daemon's part.
+(f)'s subscribers are sockets in this process read through epoll; its
+figures include this process's own reading (Python), so they are upper
+bounds of the daemon's part.  (g)'s stream is bench/picmd-stream.c,
+pinned to the load generator's CPU: one epoll loop in C, so the pace
+holds while (h)'s load shares that CPU.
 """
 
 import selectors
 import socket
-import statistics
 import subprocess
 import threading
 import time
@@ -101,88 +102,52 @@ def fanout(port, subscribers=100, edges=300):
 
 
 class Stream:
-    """(g): subscribers reading everything on a thread of their own, and
-    a driver publishing `rate` events a second in batches of `batch`."""
+    """(g): picmd-stream (bench/picmd-stream.c) subscribes 10 connections
+    and publishes `rate` events a second in batches of `batch` for
+    `seconds`; meanwhile this samples the daemon's VmRSS once a second."""
 
-    def __init__(self, port, subscribers=10, rate=20000, batch=500,
-                 seconds=10.0, rss=None):
-        self.port, self.rate, self.batch = port, rate, batch
+    def __init__(self, argv_prefix, port, subscribers=10, rate=20000,
+                 batch=500, seconds=10.0, rss=None):
+        self.argv = argv_prefix + [
+            "-p", str(port), "-c", str(subscribers), "-s", "bench.*",
+            "-t", "bench.tick", "-r", str(rate), "-b", str(batch),
+            "-d", str(seconds)]
         self.seconds, self.rss = seconds, rss
-        self.subs = []
-        for _ in range(subscribers):
-            s = _connect(port)
-            if _ask(s, "SUBSCRIBE bench.*") != "OK":
-                raise RuntimeError("SUBSCRIBE refused")
-            s.setblocking(False)
-            self.subs.append(s)
-        self.lines = {s: 0 for s in self.subs}
-        self.stop = threading.Event()
-        self.error = None
         self.samples = []
 
-    def _read(self):
-        sel = selectors.DefaultSelector()
-        for s in self.subs:
-            sel.register(s, selectors.EVENT_READ)
-        idle_since = None
-        while True:
-            got = False
-            for key, _ in sel.select(0.2):
-                data = key.fileobj.recv(1 << 20)
-                if not data:
-                    self.error = "a subscriber was closed"
-                    return
-                self.lines[key.fileobj] += data.count(b"\n")
-                got = True
-            if self.stop.is_set():
-                # The driver is done: read until the daemon is quiet.
-                if got:
-                    idle_since = None
-                elif idle_since is None:
-                    idle_since = time.monotonic()
-                elif time.monotonic() - idle_since > 1.0:
-                    return
-
     def run(self):
-        reader = threading.Thread(target=self._read, daemon=True)
-        reader.start()
-        drv = _connect(self.port)
-        period = self.batch / self.rate
-        start = time.monotonic()
-        next_at, sent = start, 0
+        proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
         try:
-            while time.monotonic() - start < self.seconds:
-                now = time.monotonic()
-                if now < next_at:
-                    time.sleep(next_at - now)
-                reply = _ask(drv, "diag publish bench.tick %d" % self.batch)
-                if reply != "OK published %d" % self.batch:
-                    raise RuntimeError("diag publish: %r" % reply)
-                sent += self.batch
-                next_at += period
-                if self.rss and len(self.samples) < (now - start) + 1:
-                    self.samples.append(self.rss())
+            while True:
+                try:
+                    out, err = proc.communicate(timeout=1.0)
+                    break
+                except subprocess.TimeoutExpired:
+                    if self.rss:
+                        self.samples.append(self.rss())
         finally:
-            drv.close()
-            self.stop.set()
-            reader.join(30)
-        elapsed = time.monotonic() - start
-        for s in self.subs:
-            s.close()
-        if self.error:
-            raise RuntimeError(self.error)
-        got = list(self.lines.values())
-        return {"sent": sent, "rate": sent / elapsed,
-                "min_got": min(got), "max_got": max(got),
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if proc.returncode != 0:
+            raise RuntimeError("picmd-stream failed (%s):\n%s" %
+                               (" ".join(self.argv), err.strip()))
+        r = {k: float(v) for k, _, v in
+             (w.partition("=") for w in out.split())}
+        return {"sent": int(r["sent"]), "rate": r["rate"],
+                "min_got": int(r["min_got"]), "max_got": int(r["max_got"]),
+                "late": int(r["late"]), "max_lag_us": int(r["max_lag_us"]),
                 "rss_first": self.samples[0] if self.samples else 0,
                 "rss_last": self.samples[-1] if self.samples else 0,
                 "rss_max": max(self.samples) if self.samples else 0}
 
 
-def scenarios(log, start_server, run_ping, rss_kib):
+def scenarios(log, start_server, run_ping, rss_kib, stream_argv):
     """(f), (g), (h) on a daemon start_server() gives (diag and gpio on
-    the simulated chip); run_ping(srv) is one PING 50 x 16 load.  Returns
-    the figures by name."""
+    the simulated chip); run_ping(srv) is one PING 50 x 16 load;
+    stream_argv starts picmd-stream (pinned like the load generator).
+    Returns the figures by name."""
     srv = start_server().start()
     out = {}
     try:
@@ -196,7 +161,8 @@ def scenarios(log, start_server, run_ping, rss_kib):
         alone = run_ping(srv)
         log("  (h) PING 50 x 16 alone: %.0f req/s" % alone["rps"])
         dropped0 = int(_stats(srv.port)["events_dropped"])
-        stream = Stream(srv.port, rss=lambda: rss_kib(srv.pid)[0])
+        stream = Stream(stream_argv, srv.port,
+                        rss=lambda: rss_kib(srv.pid)[0])
         result = {}
         th = threading.Thread(target=lambda: result.update(stream.run()))
         th.start()
@@ -207,9 +173,11 @@ def scenarios(log, start_server, run_ping, rss_kib):
         dropped = int(_stats(srv.port)["events_dropped"]) - dropped0
         g["dropped"] = dropped
         log("  (g) %.0f events/s to 10 subscribers for 10 s: sent %d, each "
-            "got %d..%d, dropped %d; VmRSS %d -> %d KiB (max %d)" %
+            "got %d..%d, dropped %d; %d batches late (at most %d us); "
+            "VmRSS %d -> %d KiB (max %d)" %
             (g["rate"], g["sent"], g["min_got"], g["max_got"], dropped,
-             g["rss_first"], g["rss_last"], g["rss_max"]))
+             g["late"], g["max_lag_us"], g["rss_first"], g["rss_last"],
+             g["rss_max"]))
         log("  (h) PING 50 x 16 during (g): %.0f req/s (%.2f of alone)" %
             (during["rps"], during["rps"] / alone["rps"]))
         out["g"] = g

@@ -5,7 +5,8 @@ make bench runs, with build/picmd-bench as the load generator:
 
   (a) PING, 50 connections, 1 request in flight each
   (b) PING, 50 connections, 16 in flight each (pipelined)
-  (c) "diag sleep 0" (a plugin command on a worker), 50 x 16
+  (c) "#c diag sleep 0" (a plugin command on a worker), 50 x 16; tagged,
+      because a connection's untagged commands run one at a time
   (d) "diag sleep 10", 64 connections x 1, workers = 8 (ideal: 800/s), with
       a PING probe connection alongside that must never wait for them
   (e) resident memory: idle with every plugin loaded, and per connection
@@ -587,7 +588,8 @@ def bench(args):
                        if "=" in w).get("workers", "?")
         c_runs = []
         for run in range(args.runs):
-            r = load(args, client_cpu, srv, 50, 16, request="diag sleep 0")
+            r = load(args, client_cpu, srv, 50, 16,
+                     request="#c diag sleep 0")
             c_runs.append(r)
             log("  run %d (c) picmd     %9.0f req/s  p50 %5d  p99 %5d "
                 "p99.9 %6d us  cpu: server %3.0f%% client %3.0f%%" %
@@ -622,7 +624,8 @@ def bench(args):
         ev = bench_events.scenarios(
             log, f["picmd-events"],
             lambda srv: load(args, client_cpu, srv, 50, 16, seconds=5),
-            rss_kib)
+            rss_kib,
+            pinned([os.path.join(args.build, "picmd-stream")], client_cpu))
     finally:
         for srv in running.values():
             srv.stop(check=False)
@@ -764,7 +767,7 @@ def instr(args):
                        "picmd", args.port, os.path.join(build, "commands"))
     totals = {}
     runs = (("idle", 0, None), ("b", args.requests, "PING"),
-            ("c", args.requests, "diag sleep 0"))
+            ("c", args.requests, "#c diag sleep 0"))
     for name, n, request in runs:
         out = os.path.join(tmp, "callgrind.%s.out" % name)
         srv = Server("picmd-callgrind-%s" % name, "picmd",

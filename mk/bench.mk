@@ -21,7 +21,11 @@ BENCH_REQUESTS	?= 100000
 $(BUILD)/picmd-bench: bench/picmd-bench.c | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
-bench-build: $(BUILD)/picmdd $(BUILD)/picmd-bench $(PLUGINS)
+$(BUILD)/picmd-stream: bench/picmd-stream.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+bench-build: $(BUILD)/picmdd $(BUILD)/picmd-bench $(BUILD)/picmd-stream \
+	$(PLUGINS)
 
 # tools/deps.sh bench, then stop any redis/memcached service the install
 # started: the benchmark runs its own instances on loopback ports.

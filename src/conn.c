@@ -54,6 +54,7 @@
 
 static void conn_free(struct conn *c);
 static void conn_progress(struct conn *c);
+static void conn_run_next_untagged(struct conn *c);
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -156,6 +157,8 @@ drop_requests(struct conn *c, struct request_list *list)
 	while ((r = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, r, link);
 		deadline_disarm(&c->srv->deadlines, r);
+		if (r->held)
+			c->srv->jobs_held--;
 		r->conn = NULL;
 		c->srv->stats.dropped_total++;
 		if (!r->in_pool)
@@ -497,7 +500,10 @@ request_answer_late(struct request *r, const char *msg)
 		TAILQ_INSERT_BEFORE(r, stand_in, link);
 		TAILQ_REMOVE(&c->order, r, link);
 		r->conn = NULL;
-		conn_flush_order(c);
+		if (r == c->untagged_running)
+			conn_run_next_untagged(c);	/* flushes too */
+		else
+			conn_flush_order(c);
 	}
 	conn_progress(c);
 	conn_release(c);
@@ -545,7 +551,68 @@ conn_arm_timeout(struct request *r)
 	deadline_arm(&s->deadlines, r, &s->now_ts);
 }
 
-/* Hand a plugin command to the pool. */
+/* Give r to the pool; -1 when its queue is full. */
+static int
+conn_pool_submit(struct conn *c, struct request *r)
+{
+	struct server *s = c->srv;
+
+	if (pool_submit(s->pool, &r->job) == -1)
+		return -1;
+	server_kick_later(s);
+	r->in_pool = true;
+	s->jobs_out++;
+	return 0;
+}
+
+/*
+ * The untagged request on a worker has finished or was given up: submit
+ * the next held one, its deadline starting now.  One that finds the
+ * queue full is answered BUSY in its place, and the one after it tried.
+ * Past the drain deadline nothing starts: the held ones are answered
+ * "not run".
+ */
+static void
+conn_run_next_untagged(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct request *r;
+
+	c->untagged_running = NULL;
+	TAILQ_FOREACH(r, &c->order, link) {
+		if (!r->held)
+			continue;
+		r->held = false;
+		s->jobs_held--;
+		if (s->drain_expired) {
+			s->stats.timeouts_total++;
+			request_set_reply(r, PICMD_ERR_TIMEOUT,
+			    SHUTDOWN_NOT_RUN, strlen(SHUTDOWN_NOT_RUN));
+		} else if (conn_pool_submit(c, r) == 0) {
+			timespec_after_ms(&r->ctx.deadline, &s->now_ts,
+			    s->cfg->command_timeout_ms);
+			conn_arm_timeout(r);
+			c->untagged_running = r;
+			break;
+		} else {
+			s->stats.busy_total++;
+			request_set_reply(r, PICMD_ERR_BUSY,
+			    "queue full, try again",
+			    strlen("queue full, try again"));
+		}
+		r->answered = true;
+	}
+	conn_flush_order(c);
+}
+
+/*
+ * Hand a plugin command to the pool.  Untagged commands of one connection
+ * run one after another, in request order, as a client that pipelines
+ * "gpio write 17 1" and "gpio write 17 0" means them: one arriving while
+ * another is on a worker is held (counted as pending) until that one is
+ * done or given up, and its deadline starts when it is submitted.
+ * Tagged commands run in parallel.
+ */
 static void
 conn_submit(struct conn *c, const struct command *cmd, const char *tag,
     int argc, char *const *argv)
@@ -564,21 +631,25 @@ conn_submit(struct conn *c, const struct command *cmd, const char *tag,
 	r->ctx.admin = c->admin;
 	timespec_after_ms(&r->ctx.deadline, &s->now_ts,
 	    s->cfg->command_timeout_ms);
-	if (pool_submit(s->pool, &r->job) == -1) {
+	if (r->tag == NULL && c->untagged_running != NULL) {
+		r->held = true;
+		s->jobs_held++;
+	} else if (conn_pool_submit(c, r) == -1) {
 		request_free(r);
 		s->stats.busy_total++;
 		conn_answer(c, tag, PICMD_ERR_BUSY, "queue full, try again");
 		return;
 	}
-	server_kick_later(s);
-	r->in_pool = true;
-	s->jobs_out++;
 	r->conn = c;
+	c->pending++;
 	if (r->tag != NULL)
 		TAILQ_INSERT_TAIL(&c->tagged, r, link);
-	else
+	else {
 		TAILQ_INSERT_TAIL(&c->order, r, link);
-	c->pending++;
+		if (r->held)
+			return;
+		c->untagged_running = r;
+	}
 	conn_arm_timeout(r);
 }
 
@@ -921,7 +992,9 @@ conn_job_done(struct job *job, void *arg)
 		r->conn = NULL;
 		conn_write(c, r->out.data, r->out.len, r->code);
 		request_free(r);
-	} else
+	} else if (r == c->untagged_running)
+		conn_run_next_untagged(c);	/* flushes too */
+	else
 		conn_flush_order(c);
 	conn_progress(c);
 	conn_release(c);

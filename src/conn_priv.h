@@ -51,6 +51,7 @@ struct conn {
 	struct iobuf		 out;
 	struct request_list	 order;		/* untagged, in request order */
 	struct request_list	 tagged;	/* tagged, on a worker */
+	struct request		*untagged_running; /* the one on a worker */
 	unsigned		 pending;	/* accepted, reply not written */
 	int			 holds;		/* callbacks using the conn */
 	bool			 dead;		/* close when holds drops to 0 */

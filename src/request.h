@@ -44,6 +44,8 @@ struct request {
 	TAILQ_ENTRY(request)	 deadline_link;	/* server's deadline list */
 	bool			 deadline_armed; /* on that list */
 	bool			 in_pool;	/* submitted, not yet drained */
+	bool			 held;		/* untagged, waiting for the one
+						 * before it: not yet submitted */
 	bool			 answered;	/* out holds the final line */
 	bool			 small;		/* a cached block's size */
 	int			 code;		/* of the final line */

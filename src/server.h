@@ -77,6 +77,7 @@ struct server {
 	uint64_t		 next_callback_id;
 	unsigned		 nclients;
 	unsigned		 jobs_out;	/* submitted, not yet drained */
+	unsigned		 jobs_held;	/* untagged, behind another */
 	struct stats		 stats;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
 

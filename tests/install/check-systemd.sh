@@ -14,8 +14,8 @@
 #    installed picmdd (the only path that differs); man pages are looked
 #    up in the scratch tree through MANPATH.
 # 3. systemd-sysusers and systemd-tmpfiles apply the snippets to an empty
-#    scratch root: user picmd, in groups gpio, i2c and spi, owns
-#    /run/picmd, mode 0750.
+#    scratch root: user picmd, in groups gpio, i2c, spi and dialout,
+#    owns /run/picmd, mode 0750.
 #
 # Run from the top of the source tree, after a build.  Without
 # systemd-analyze (no systemd package) it says so and succeeds.
@@ -105,13 +105,13 @@ if command -v systemd-sysusers >/dev/null 2>&1 &&
 		fail "systemd-tmpfiles"
 	else
 		uid=$(awk -F: '$1 == "picmd" { print $3 }' "$root/etc/passwd")
-		members=$(awk -F: '$1 == "gpio" || $1 == "i2c" || $1 == "spi" {
+		members=$(awk -F: '$1 == "gpio" || $1 == "i2c" || $1 == "spi" || $1 == "dialout" {
 			printf "%s%s:%s", sep, $1, $4; sep = " " }' "$root/etc/group")
 		st=$(stat -c '%a %u' "$root/run/picmd" 2>/dev/null || true)
 		if [ -z "$uid" ]; then
 			fail "sysusers: no picmd user"
-		elif [ "$members" != "gpio:picmd i2c:picmd spi:picmd" ]; then
-			fail "sysusers: groups and members '$members', expected picmd in gpio, i2c and spi"
+		elif [ "$members" != "gpio:picmd i2c:picmd spi:picmd dialout:picmd" ]; then
+			fail "sysusers: groups and members '$members', expected picmd in gpio, i2c, spi and dialout"
 		elif [ "$st" != "750 $uid" ]; then
 			fail "tmpfiles: /run/picmd is '$st', expected '750 $uid'"
 		else

@@ -114,30 +114,67 @@ def test_backpressure_many_pipelined_requests(t):
     check_eq(s["commands_total"], 201, "commands_total")
 
 
+def test_untagged_plugin_commands_run_one_after_another(t):
+    # Four workers could run the three sleeps at once (0.3 s); untagged
+    # commands of one connection run in request order, one at a time, so
+    # they take 0.9 s, while a tagged one runs beside them.
+    c = t.start(server={"workers": "4"}).connect()
+    start = time.monotonic()
+    c.send_lines(["diag sleep 300", "diag sleep 301", "#t diag sleep 10",
+                  "diag sleep 302", "PING"])
+    replies = c.read_lines(5, timeout=30)
+    took = elapsed_since(start)
+    check_eq(replies[0], "#t OK slept 10", "the tagged one first")
+    check_eq(replies[1:], ["OK slept 300", "OK slept 301", "OK slept 302",
+                           "OK PONG"], "untagged, in order")
+    check(took >= 0.85, "the untagged sleeps overlapped (%.2f s)" % took)
+    check_eq(c.stats()["workers_busy"], 0, "workers_busy")
+
+
+def test_held_command_deadline_starts_when_it_runs(t):
+    # command_timeout_ms 700: each 500 ms sleep is within it, although the
+    # second waits 500 ms for the first before it starts.
+    c = t.start(server={"command_timeout_ms": "700"}).connect()
+    c.send_lines(["diag sleep 500", "diag sleep 500"])
+    check_eq(c.read_lines(2, timeout=30), ["OK slept 500", "OK slept 500"],
+             "both ran")
+    # A command that does overrun is given up, and the next one starts.
+    c.send_lines(["diag sleep 2000", "diag sleep 10"])
+    replies = c.read_lines(2, timeout=30)
+    check_match(r"^ERR TIMEOUT command did not finish within 700 ms$",
+                replies[0])
+    check_eq(replies[1], "OK slept 10", "the one after the timeout")
+
+
 def test_busy_when_queue_is_full(t):
-    # One worker, two waiting places: a flood of diag sleep gets some
-    # ERR BUSY; every request still gets exactly one reply, in order.
+    # One worker, two waiting places: a flood of tagged diag sleeps gets
+    # some ERR BUSY; every request still gets exactly one reply, and an
+    # untagged PING among them is answered.
     d = t.start(server={"workers": "1", "queue": "2"})
     c = d.connect()
-    lines, wants = [], []
+    lines, wants = [], {}
     for i in range(20):
-        lines.append("diag sleep %d" % (100 + i))
-        wants.append("OK slept %d" % (100 + i))
+        lines.append("#q%d diag sleep %d" % (i, 100 + i))
+        wants["#q%d" % i] = "OK slept %d" % (100 + i)
         if i == 10:
             lines.append("PING")
-            wants.append("OK PONG")
     c.send_lines(lines)
     replies = c.read_lines(len(lines), timeout=30)
-    busy = 0
-    for i, (got, want) in enumerate(zip(replies, wants)):
-        if got.startswith("ERR BUSY"):
-            check(want != "OK PONG", "PING answered BUSY")
-            check_match(r"^ERR BUSY queue full", got)
+    check("OK PONG" in replies, "PING unanswered: %r" % replies)
+    busy, seen = 0, []
+    for got in replies:
+        if got == "OK PONG":
+            continue
+        tag, _, rest = got.partition(" ")
+        seen.append(tag)
+        if rest.startswith("ERR BUSY"):
+            check_match(r"^ERR BUSY queue full", rest)
             busy += 1
         else:
-            check_eq(got, want, "reply %d" % i)
+            check_eq(rest, wants.get(tag), "reply to %s" % tag)
+    check_eq(sorted(seen), sorted(wants), "one reply per tag")
     check(busy >= 1, "no ERR BUSY in %r" % replies)
-    check(len(replies) - busy >= 3, "too few requests ran: %r" % replies)
+    check(len(wants) - busy >= 2, "too few requests ran: %r" % replies)
     s = c.stats()
     check_eq(s["busy_total"], busy, "busy_total")
     check_eq(s["errors_total"], busy, "errors_total")

@@ -289,6 +289,23 @@ def test_lines_held_back_are_answered_not_run(t):
     d.check_exit(0)
 
 
+def test_held_untagged_lines_are_answered_not_run(t):
+    # The second line has been read and waits for the first (untagged
+    # commands of a connection run one at a time): at the drain deadline
+    # it is answered without running, and the order holds.
+    d = t.start(server={"drain_timeout_s": "1"})
+    c = d.connect()
+    c.send_lines(["diag sleep 3000", "diag sleep 10", "PING"])
+    probe = d.connect()
+    wait_stats(probe, "the first line running", workers_busy=1)
+    d.signal(signal.SIGTERM)
+    check_eq(c.read_lines(3), ["ERR TIMEOUT shutting down",
+                               "ERR TIMEOUT shutting down; not run",
+                               "OK PONG"], "replies")
+    c.expect_eof(timeout=5)
+    d.check_exit(0)
+
+
 def test_sigterm_100_clients_get_one_line_each(t):
     # 100 connections with one 300 ms command each on 4 workers need
     # 7.5 s; the drain allows 5: each client gets exactly one line, the

@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,11 +12,17 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 
 #include "config.h"
 #include "dispatch.h"
+#include "events.h"
+#include "evqueue.h"
+#include "fdwatch.h"
 #include "harness.h"
 #include "plugin.h"
+#include "pool.h"
 #include "proto.h"
 #include "request.h"
 
@@ -25,13 +33,18 @@
 #error "TEST_FIXTURES must name tests/fixtures"
 #endif
 
+struct harness_events;
+
 struct harness {
 	struct config	*cfg;
 	struct dispatch	*dispatch;
 	struct plugins	*plugins;
 	char		*dir;
 	bool		 user;		/* harness_set_admin(h, 0) */
+	struct harness_events *ev;	/* harness_events(), or NULL */
 };
+
+static void harness_events_stop(struct harness *h);
 
 static struct strbuf last_errors;
 static int last_errors_ready;
@@ -180,6 +193,9 @@ harness_free(struct harness *h)
 {
 	if (h == NULL)
 		return;
+	/* Before fini, as the daemon does: the plugins' descriptors are
+	 * theirs to close. */
+	harness_events_stop(h);
 	plugins_unload(h->plugins);
 	dispatch_free(h->dispatch);
 	config_free(h->cfg);
@@ -399,4 +415,189 @@ fx_expect_file(struct fx *fx, const char *rel, const char *want)
 	assert_non_null(got);
 	assert_string_equal(got, want);
 	free(got);
+}
+
+/* ---- the daemon's event machinery (harness_events) ---- */
+
+struct harness_events {
+	struct event_base	*base;
+	struct event		*bus_ev;	/* events published: collect */
+	struct event		*pool_ev;	/* watch callbacks done */
+	struct events		*bus;
+	struct pool		*pool;
+	struct fdwatch_set	*watches;
+	pthread_t		 loop;
+	bool			 looping;	/* loop started */
+	pthread_mutex_t		 mu;		/* the events collected */
+	pthread_cond_t		 cond;
+	char			**got;
+	size_t			 ngot;
+	size_t			 next;		/* the first not taken */
+};
+
+/* A worker or publisher (any thread): wake the loop. */
+static void
+hev_wake(void *arg)
+{
+	event_active(arg, EV_READ, 0);
+}
+
+static void
+hev_collect(struct pevent *e, void *arg)
+{
+	struct harness_events *ev = arg;
+	char **got, *text;
+
+	if ((text = strdup(e->text)) == NULL)
+		abort();
+	pthread_mutex_lock(&ev->mu);
+	if ((got = realloc(ev->got, (ev->ngot + 1) * sizeof(*got))) == NULL)
+		abort();
+	ev->got = got;
+	ev->got[ev->ngot++] = text;
+	pthread_cond_broadcast(&ev->cond);
+	pthread_mutex_unlock(&ev->mu);
+}
+
+static void
+hev_bus_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct harness_events *ev = arg;
+
+	(void)fd;
+	(void)what;
+	events_drain(ev->bus, hev_collect, ev);
+}
+
+/* Only watch callbacks go through this pool. */
+static void
+hev_job_done(struct job *job, void *arg)
+{
+	(void)arg;
+	if (!fdwatch_job_done(job))
+		abort();
+}
+
+static void
+hev_pool_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct harness_events *ev = arg;
+
+	(void)fd;
+	(void)what;
+	pool_drain(ev->pool, hev_job_done, NULL);
+}
+
+static void *
+hev_loop(void *arg)
+{
+	struct harness_events *ev = arg;
+
+	event_base_loop(ev->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+/* Every topic has a subscriber: the test. */
+static bool
+hev_subscribed(void *arg, const char *topic)
+{
+	(void)arg;
+	(void)topic;
+	return true;
+}
+
+int
+harness_events(struct harness *h)
+{
+	struct harness_events *ev;
+
+	if (h->ev != NULL)
+		return 0;
+	if (evthread_use_pthreads() == -1 ||
+	    (ev = calloc(1, sizeof(*ev))) == NULL)
+		return -1;
+	pthread_mutex_init(&ev->mu, NULL);
+	pthread_cond_init(&ev->cond, NULL);
+	h->ev = ev;
+	if ((ev->base = event_base_new()) == NULL ||
+	    (ev->bus_ev = event_new(ev->base, -1, 0, hev_bus_cb, ev)) == NULL ||
+	    (ev->pool_ev = event_new(ev->base, -1, 0, hev_pool_cb, ev)) ==
+	    NULL ||
+	    (ev->bus = events_new(1024, hev_wake, ev->bus_ev)) == NULL ||
+	    (ev->pool = pool_new(1, 64, hev_wake, ev->pool_ev)) == NULL ||
+	    (ev->watches = fdwatch_set_new(ev->base, ev->pool)) == NULL ||
+	    pthread_create(&ev->loop, NULL, hev_loop, ev) != 0) {
+		harness_events_stop(h);
+		return -1;
+	}
+	ev->looping = true;
+	plugins_set_bus(h->plugins, ev->bus, hev_subscribed, NULL);
+	plugins_set_watches(h->plugins, ev->watches);
+	return 0;
+}
+
+char *
+harness_event(struct harness *h, long ms)
+{
+	struct harness_events *ev = h->ev;
+	struct timespec until;
+	char *text = NULL;
+
+	if (ev == NULL)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&ev->mu);
+	while (ev->next == ev->ngot &&
+	    pthread_cond_timedwait(&ev->cond, &ev->mu, &until) == 0)
+		;
+	if (ev->next < ev->ngot) {
+		text = ev->got[ev->next];
+		ev->got[ev->next++] = NULL;
+	}
+	pthread_mutex_unlock(&ev->mu);
+	return text;
+}
+
+/* The order of server_free(): the loop, then the workers (their last
+ * jobs handed back), then the watches, and the bus after fini. */
+static void
+harness_events_stop(struct harness *h)
+{
+	struct harness_events *ev = h->ev;
+
+	if (ev == NULL)
+		return;
+	if (ev->looping) {
+		event_base_loopbreak(ev->base);
+		pthread_join(ev->loop, NULL);
+	}
+	if (ev->pool != NULL) {
+		pool_stop(ev->pool, 5000);
+		pool_drain(ev->pool, hev_job_done, NULL);
+		pool_free(ev->pool);
+	}
+	plugins_set_watches(h->plugins, NULL);
+	fdwatch_set_free(ev->watches);
+	/* Published from now on (fini) goes nowhere. */
+	plugins_set_bus(h->plugins, NULL, hev_subscribed, NULL);
+	events_free(ev->bus);
+	if (ev->bus_ev != NULL)
+		event_free(ev->bus_ev);
+	if (ev->pool_ev != NULL)
+		event_free(ev->pool_ev);
+	if (ev->base != NULL)
+		event_base_free(ev->base);
+	for (size_t i = 0; i < ev->ngot; i++)
+		free(ev->got[i]);
+	free(ev->got);
+	pthread_cond_destroy(&ev->cond);
+	pthread_mutex_destroy(&ev->mu);
+	free(ev);
+	h->ev = NULL;
 }

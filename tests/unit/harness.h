@@ -31,6 +31,18 @@ char	*harness_run(struct harness *h, const char *line);
  */
 void	 harness_set_admin(struct harness *h, int admin);
 void	 harness_free(struct harness *h);
+/*
+ * Give h's plugins what the daemon gives them once it serves: an event
+ * loop on a thread of its own that watches their descriptors
+ * (api->watch_fd; the callbacks run on one worker thread), and an event
+ * bus whose events the test takes with harness_event(); every topic
+ * counts as subscribed.  Call it after harness_load(); harness_free()
+ * stops it before the plugins' fini, as the daemon does.  0 or -1.
+ */
+int	 harness_events(struct harness *h);
+/* The next event published, "topic payload", waiting at most ms; NULL
+ * when none came in time.  malloc'd. */
+char	*harness_event(struct harness *h, long ms);
 /* Problems reported by the last harness_load(), one per line. */
 const char *harness_last_errors(void);
 /*
