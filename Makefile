@@ -90,7 +90,9 @@ CORE_SRCS	:= src/config.c src/conn.c src/dispatch.c src/endpoint.c \
 		   src/strbuf.c src/callback.c src/cidr.c src/conn_access.c \
 		   src/service.c src/deadline.c src/topic.c src/evqueue.c \
 		   src/events.c src/conn_events.c src/fdwatch.c \
-		   src/failsafe.c src/lease.c
+		   src/failsafe.c src/lease.c \
+		   src/compat_pigpio.c src/compat_pigpio_cmds.c \
+		   src/compat_pigpio_config.c
 CORE_OBJS	:= $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 # A plugin is commands/NAME.c, or a folder commands/NAME/ of .c files
 # (a plugin with backends); NAME_LIBS names what it links against.

@@ -19,11 +19,12 @@
 
 #include <ini.h>
 
+#include "compat_pigpio.h"
 #include "config.h"
 #include "log.h"
 
 enum key_type { K_INT, K_PATH, K_LISTEN, K_NAMES, K_LOGLEVEL, K_BOOL,
-    K_PORTS, K_SECRET, K_SECRET_FILE, K_CIDRS, K_MODE, K_PROGRAM };
+    K_PORTS, K_SECRET, K_SECRET_FILE, K_CIDRS, K_MODE, K_PROGRAM, K_PIGPIO };
 
 /* Secrets shorter than this are refused: they could be guessed. */
 #define MIN_TOKEN_LEN 8
@@ -79,11 +80,17 @@ static const struct core_key core_keys[] = {
 	{ "failsafe", "on_lost", K_PROGRAM, 0, FAILSAFE_ON_LOST, 0 },
 	{ "failsafe", "on_start", K_PROGRAM, 0, FAILSAFE_ON_START, 0 },
 	{ "failsafe", "on_stop", K_PROGRAM, 0, FAILSAFE_ON_STOP, 0 },
+	/* parsed by compat_pigpio_config.c */
+	{ "pigpio", "listen", K_PIGPIO, 0, 0, 0 },
+	{ "pigpio", "allow", K_PIGPIO, 0, 0, 0 },
+	{ "pigpio", "pins", K_PIGPIO, 0, 0, 0 },
+	{ "pigpio", "hwver", K_PIGPIO, 0, 0, 0 },
+	{ "pigpio", "hardware_pwm", K_PIGPIO, 0, 0, 0 },
 };
 #define NCORE_KEYS (sizeof(core_keys) / sizeof(core_keys[0]))
 
 static const char *const core_sections[] = { "server", "plugins", "log",
-    "system", "callback", "security", "failsafe" };
+    "system", "callback", "security", "failsafe", "pigpio" };
 
 struct parse_ctx {
 	struct config		*cfg;
@@ -92,6 +99,7 @@ struct parse_ctx {
 	int			 errors;
 	bool			 seen[NCORE_KEYS];
 	int			 listen_line;	/* last "listen =" line */
+	int			 pigpio_line;	/* [pigpio] listen's */
 	config_report_fn	 report;
 	void			*arg;
 };
@@ -529,6 +537,16 @@ core_key_set(struct parse_ctx *ctx, const struct core_key *k, const char *value)
 			*(int *)(void *)((char *)cfg + k->offset) = (int)mode;
 		break;
 	}
+	case K_PIGPIO: {
+		char msg[256];
+
+		if (strcmp(k->name, "listen") == 0)
+			ctx->pigpio_line = ctx->lineno;
+		if (pigpio_config_set(&cfg->pigpio, k->name, value, msg,
+		    sizeof(msg)) == -1)
+			report(ctx, ctx->lineno, "%s", msg);
+		break;
+	}
 	case K_LOGLEVEL:
 		if (log_level_parse(value, &cfg->log_level) == -1)
 			report(ctx, ctx->lineno, "bad log level '%s': expected "
@@ -702,6 +720,13 @@ config_load(const char *path, struct config **out, config_report_fn rep,
 		}
 	}
 
+	if (ctx.errors == 0) {
+		char msg[512];
+
+		if (pigpio_config_check(cfg->pigpio, msg, sizeof(msg)) == -1)
+			report(&ctx, ctx.pigpio_line, "%s", msg);
+	}
+
 	if (ctx.errors > 0) {
 		config_free(cfg);
 		return -1;
@@ -732,6 +757,7 @@ config_free(struct config *cfg)
 	free(cfg->load);
 	free(cfg->listen);
 	free(cfg->allow);
+	pigpio_config_free(cfg->pigpio);
 	if (cfg->token != NULL) {
 		explicit_bzero(cfg->token, strlen(cfg->token));
 		free(cfg->token);

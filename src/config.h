@@ -95,6 +95,9 @@ struct config {
 	int			 nallow;
 	int			 max_clients_per_ip;	/* 0: no limit */
 
+	/* [pigpio]: NULL when absent */
+	struct pigpio_config	*pigpio;
+
 	struct config_section	*sections;
 	int			 nsections;
 };

@@ -36,6 +36,7 @@
 #include <event2/event.h>
 
 #include "callback.h"
+#include "compat_pigpio.h"
 #include "conn_events.h"
 #include "conn_priv.h"
 #include "dispatch.h"
@@ -173,6 +174,8 @@ conn_free(struct conn *c)
 
 	drop_requests(c, &c->order);
 	drop_requests(c, &c->tagged);
+	if (c->pg != NULL)
+		pigpio_conn_detach(c);
 	conn_events_free(c);
 	conn_lease_closed(c);
 	if (c->quit)
@@ -346,6 +349,13 @@ conn_write(struct conn *c, const char *line, size_t len, int code)
 {
 	if (c->dead)
 		return;
+	if (c->pg != NULL) {
+		/* pigpio's client gets its binary response instead. */
+		pigpio_reply(c, code, line, len);
+		if (!c->dead)
+			conn_wrote(c, code);
+		return;
+	}
 	if (iobuf_reserve(&c->out, len) == -1) {
 		log_warnx("client %s: out of memory for a reply; closing",
 		    c->peer);
@@ -374,7 +384,7 @@ conn_answer(struct conn *c, const char *tag, int code, const char *text)
 
 		if (c->dead)
 			return;
-		if (iobuf_reserve(&c->out, need) == 0) {
+		if (c->pg == NULL && iobuf_reserve(&c->out, need) == 0) {
 			c->out.len += proto_reply_write(c->out.data + c->out.len,
 			    tag, code, text, len);
 			conn_wrote(c, code);
@@ -658,10 +668,7 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 {
 	struct server *s = c->srv;
 	struct proto_request *pr = &s->preq;
-	const struct command *cmd;
 	enum proto_status st;
-	char msg[256];
-	int nargs;
 
 	if (looks_like_http(line, len)) {
 		log_warnx("client %s sent an HTTP request; closing", c->peer);
@@ -678,26 +685,43 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 		conn_answer(c, pr->tag, REPLY_PROTO, pr->error);
 		return;
 	}
-	cmd = dispatch_lookup(s->dispatch, pr->argc, pr->argv);
+	conn_run(c, pr->tag, pr->argc, pr->argv);
+}
+
+/*
+ * Run one command, its words parsed already (from a text line, or made
+ * by the pigpio front-end): authentication, lookup, arguments, admin,
+ * then a built-in at once or a plugin command on a worker.  Exactly one
+ * reply follows.
+ */
+void
+conn_run(struct conn *c, const char *tag, int argc, char **argv)
+{
+	struct server *s = c->srv;
+	const struct command *cmd;
+	char msg[256];
+	int nargs;
+
+	cmd = dispatch_lookup(s->dispatch, argc, argv);
 	if (!c->authed && (cmd == NULL || !(cmd->flags & CMD_PREAUTH))) {
-		conn_answer(c, pr->tag, PICMD_ERR_DENIED,
+		conn_answer(c, tag, PICMD_ERR_DENIED,
 		    "authentication required");
 		return;
 	}
 	if (cmd == NULL) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s' (HELP lists "
-		    "commands)", pr->argv[0]);
-		conn_answer(c, pr->tag, REPLY_UNKNOWN, msg);
+		    "commands)", argv[0]);
+		conn_answer(c, tag, REPLY_UNKNOWN, msg);
 		return;
 	}
-	nargs = pr->argc - cmd->nwords;
+	nargs = argc - cmd->nwords;
 	if (!dispatch_args_ok(cmd, nargs)) {
 		snprintf(msg, sizeof(msg), "usage: %s", cmd->usage);
-		conn_answer(c, pr->tag, PICMD_ERR_ARGS, msg);
+		conn_answer(c, tag, PICMD_ERR_ARGS, msg);
 		return;
 	}
 	if ((cmd->flags & PICMD_CMD_ADMIN) && !c->admin) {
-		conn_answer(c, pr->tag, PICMD_ERR_DENIED, s->cfg->admin_token ?
+		conn_answer(c, tag, PICMD_ERR_DENIED, s->cfg->admin_token ?
 		    "admin command: AUTH with the admin token first" :
 		    "admin command: set [security] admin_token, or use the "
 		    "Unix socket");
@@ -708,8 +732,8 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 		int code;
 
 		strbuf_init(&text);
-		c->cur_tag = pr->tag;
-		code = cmd->builtin(c, nargs, pr->argv + cmd->nwords, &text);
+		c->cur_tag = tag;
+		code = cmd->builtin(c, nargs, argv + cmd->nwords, &text);
 		c->cur_tag = NULL;
 		if (text.failed) {
 			code = PICMD_ERR_INTERNAL;
@@ -717,7 +741,7 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 			strbuf_adds(&text, "out of memory");
 		}
 		if (code >= 0)
-			conn_answer(c, pr->tag, code, text.data);
+			conn_answer(c, tag, code, text.data);
 		strbuf_free(&text);
 		return;
 	}
@@ -725,14 +749,14 @@ conn_handle_line(struct conn *c, const char *line, size_t len)
 		/* Too late to start anything: it could not finish before the
 		 * daemon stops, and its reply would be lost. */
 		s->stats.timeouts_total++;
-		conn_answer(c, pr->tag, PICMD_ERR_TIMEOUT, SHUTDOWN_NOT_RUN);
+		conn_answer(c, tag, PICMD_ERR_TIMEOUT, SHUTDOWN_NOT_RUN);
 		return;
 	}
 	if (c->cb_port != 0)
-		conn_submit_callback(c, cmd, pr->tag, nargs,
-		    pr->argv + cmd->nwords);
+		conn_submit_callback(c, cmd, tag, nargs,
+		    argv + cmd->nwords);
 	else
-		conn_submit(c, cmd, pr->tag, nargs, pr->argv + cmd->nwords);
+		conn_submit(c, cmd, tag, nargs, argv + cmd->nwords);
 }
 
 static void
@@ -758,9 +782,13 @@ conn_process_input(struct conn *c)
 	struct server *s = c->srv;
 	size_t max = (size_t)s->cfg->max_line;
 
+	s_now_update(s);	/* the deadlines of these lines start here */
+	if (c->pg != NULL) {
+		pigpio_process_input(c);
+		return;
+	}
 	if (!c->authed && max > PREAUTH_MAX_LINE)
 		max = PREAUTH_MAX_LINE;
-	s_now_update(s);	/* the deadlines of these lines start here */
 	while (!c->dead && !c->input_done && !c->closing) {
 		size_t avail, scan, len, consume;
 		char *p, *nl;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "callback.h"
+#include "compat_pigpio.h"
 #include "conn_events.h"
 #include "conn_priv.h"
 #include "log.h"
@@ -147,7 +148,9 @@ conn_pump_events(struct conn *c)
 
 	while (!c->dead && c->evq.count > 0 &&
 	    conn_output_used(c) < EVENTS_OUT_LOW) {
-		if ((lost = evq_take_overflow(&c->evq)) > 0) {
+		/* pigpio's reports have no overflow: its client sees the
+		 * gap in their sequence numbers. */
+		if ((lost = evq_take_overflow(&c->evq)) > 0 && c->pg == NULL) {
 			char line[48];
 			int n = snprintf(line, sizeof(line), "overflow %llu",
 			    (unsigned long long)lost);
@@ -157,7 +160,8 @@ conn_pump_events(struct conn *c)
 				return;
 		}
 		evq_pop(&c->evq, &it);
-		if (conn_put_event(c, it.ev->text, it.ev->len, it.seq) == -1) {
+		if ((c->pg != NULL ? pigpio_put_event(c, it.ev, it.seq) :
+		    conn_put_event(c, it.ev->text, it.ev->len, it.seq)) == -1) {
 			pevent_unref(it.ev);
 			return;
 		}

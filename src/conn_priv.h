@@ -78,6 +78,7 @@ struct conn {
 	time_t			 last_active;	/* last complete request */
 	const char		*cur_tag;	/* tag of the line being run */
 	char			*quit_tag;
+	struct pg_conn		*pg;		/* speaks pigpio, when set */
 	char			 peer[48];
 };
 
@@ -91,6 +92,8 @@ void	conn_arm_timeout(struct request *r);
 int	conn_put_line(struct conn *c, const char *a, const char *b, size_t blen,
 	    const char *end, size_t endlen);
 size_t	conn_output_used(const struct conn *c);
+/* Run one command given as words: exactly one reply follows. */
+void	conn_run(struct conn *c, const char *tag, int argc, char **argv);
 /* Output was appended: send it at the end of this loop iteration. */
 void	conn_output_ready(struct conn *c);
 

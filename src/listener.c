@@ -11,6 +11,7 @@
 #include <event2/listener.h>
 
 #include "cidr.h"
+#include "compat_pigpio.h"
 #include "conn.h"
 #include "endpoint.h"
 #include "listener.h"
@@ -25,6 +26,7 @@ struct listener {
 	struct event		*backoff;
 	struct endpoint		 ep;
 	bool			 adopted;	/* from the service manager */
+	bool			 pigpio;	/* its clients speak pigpio */
 	char			 bound[ENDPOINT_TEXT_MAX];
 };
 
@@ -35,6 +37,7 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 	static const char busy[] = "ERR BUSY too many clients\n";
 	struct listener *l = arg;
 	struct server *s = l->srv;
+	struct conn *c;
 
 	(void)evl;
 	if (s->draining) {
@@ -51,6 +54,15 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 		s->stats.denied_total++;
 		return;
 	}
+	if (l->pigpio && !pigpio_allows(s->pigpio, l->ep.family, sa)) {
+		char peer[ENDPOINT_TEXT_MAX];
+
+		endpoint_format(sa, (socklen_t)salen, peer, sizeof(peer));
+		log_info("refused %s: not in [pigpio] allow", peer);
+		close(fd);
+		s->stats.denied_total++;
+		return;
+	}
 	if (s->nclients >= (unsigned)s->cfg->max_clients ||
 	    (l->ep.family != AF_UNIX && s->cfg->max_clients_per_ip > 0 &&
 	    conn_count_from(s, sa) >= (unsigned)s->cfg->max_clients_per_ip)) {
@@ -61,7 +73,11 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 		s->stats.rejected_total++;
 		return;
 	}
-	conn_new(s, fd, sa, (socklen_t)salen, l->ep.family == AF_UNIX);
+	c = conn_new(s, fd, sa, (socklen_t)salen, l->ep.family == AF_UNIX);
+	if (c != NULL && l->pigpio && pigpio_conn_attach(c) == -1) {
+		log_warnx("out of memory accepting a pigpio client");
+		conn_close(c);
+	}
 }
 
 static void
@@ -172,8 +188,41 @@ listener_start(struct server *s, struct listener *l, int fd)
 	if ((l->backoff = evtimer_new(s->base, backoff_cb, l)) == NULL)
 		return -1;
 	log_info("listening on %s%s", l->bound, l->adopted ?
-	    " (socket activation)" : "");
+	    " (socket activation)" : l->pigpio ? " (pigpio)" : "");
 	return 0;
+}
+
+/* Bind and listen on n endpoints into s->listeners from index first. */
+static int
+open_endpoints(struct server *s, int first, const struct endpoint *eps,
+    int n, bool pigpio)
+{
+	for (int i = 0; i < n; i++) {
+		struct listener *l = &s->listeners[first + i];
+		int fd;
+
+		l->srv = s;
+		l->ep = eps[i];
+		l->pigpio = pigpio;
+		if ((fd = open_socket(l)) == -1 ||
+		    listener_start(s, l, fd) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The pigpio front-end's endpoints (not socket-activated: a second
+ * protocol is opt-in, and its port is its own). */
+static int
+npigpio(const struct server *s)
+{
+	return s->pigpio != NULL ? pigpio_listen_count(s->pigpio) : 0;
+}
+
+static const struct endpoint *
+pigpio_endpoints(const struct server *s)
+{
+	return s->pigpio != NULL ? pigpio_listen(s->pigpio) : NULL;
 }
 
 /*
@@ -183,7 +232,8 @@ listener_start(struct server *s, struct listener *l, int fd)
 int
 listeners_adopt(struct server *s, int n)
 {
-	if ((s->listeners = calloc((size_t)n, sizeof(*s->listeners))) == NULL)
+	if ((s->listeners = calloc((size_t)(n + npigpio(s)),
+	    sizeof(*s->listeners))) == NULL)
 		return -1;
 	for (int i = 0; i < n; i++) {
 		struct listener *l = &s->listeners[i];
@@ -224,7 +274,7 @@ listeners_adopt(struct server *s, int n)
 		if (listener_start(s, l, fd) == -1)
 			return -1;
 	}
-	return 0;
+	return open_endpoints(s, n, pigpio_endpoints(s), npigpio(s), true);
 }
 
 int
@@ -232,20 +282,13 @@ listeners_open(struct server *s)
 {
 	const struct config *cfg = s->cfg;
 
-	if ((s->listeners = calloc((size_t)cfg->nlisten,
+	if ((s->listeners = calloc((size_t)(cfg->nlisten + npigpio(s)),
 	    sizeof(*s->listeners))) == NULL)
 		return -1;
-	for (int i = 0; i < cfg->nlisten; i++) {
-		struct listener *l = &s->listeners[i];
-		int fd;
-
-		l->srv = s;
-		l->ep = cfg->listen[i];
-		if ((fd = open_socket(l)) == -1 ||
-		    listener_start(s, l, fd) == -1)
-			return -1;
-	}
-	return 0;
+	if (open_endpoints(s, 0, cfg->listen, cfg->nlisten, false) == -1)
+		return -1;
+	return open_endpoints(s, cfg->nlisten, pigpio_endpoints(s), npigpio(s),
+	    true);
 }
 
 void

@@ -14,6 +14,7 @@
 #include <event2/thread.h>
 
 #include "callback.h"
+#include "compat_pigpio.h"
 #include "conn.h"
 #include "conn_events.h"
 #include "dispatch.h"
@@ -349,6 +350,10 @@ server_reload(struct server *s)
 
 	if (!same_listen(old, ncfg))
 		log_warnx("reload: [server] listen changes after a restart");
+	if (!pigpio_config_same(pigpio_running_config(s->pigpio),
+	    ncfg->pigpio != NULL && ncfg->pigpio->nlisten > 0 ?
+	    ncfg->pigpio : NULL))
+		log_warnx("reload: [pigpio] changes after a restart");
 	if (old->workers != ncfg->workers)
 		log_warnx("reload: [server] workers changes after a restart");
 	if (!same_load(old, ncfg))
@@ -441,6 +446,9 @@ server_start(struct server *s)
 	/* Before anyone can connect: a daemon restarted after a crash or a
 	 * power cut comes up safe. */
 	failsafe_now(s, FAILSAFE_ON_START, "starting");
+	if (cfg->pigpio != NULL && cfg->pigpio->nlisten > 0 &&
+	    (s->pigpio = pigpio_state_new(s)) == NULL)
+		return -1;
 	if ((n = service_listen_fds()) > 0) {
 		log_info("socket activation: serving %d passed sockets instead "
 		    "of [server] listen", n);
@@ -550,6 +558,7 @@ server_free(struct server *s)
 		callback_free_all(s);
 		listeners_free(s);
 	}
+	pigpio_state_free(s->pigpio);
 	/* Before fini: the plugins' descriptors are theirs to close. */
 	if (s->plugins != NULL)
 		plugins_set_watches(s->plugins, NULL);

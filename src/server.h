@@ -68,6 +68,7 @@ struct server {
 	unsigned		 nleases;	/* connections holding one */
 	uint64_t		 next_lease_id;
 	struct failsafe		*failsafe[FAILSAFE_NPROGRAMS];
+	struct pigpio_state	*pigpio;	/* [pigpio] listens */
 	struct event		*flush_ev;	/* sends it, once per loop */
 	bool			 kick_pending;	/* jobs queued, no worker woken */
 	time_t			 now;		/* now_ts in seconds */
