@@ -45,6 +45,11 @@ _all_procs = []
 _all_procs_lock = threading.Lock()
 
 
+class Skip(Exception):
+    """A test that cannot run on this machine, and why (e.g. a client
+    program Debian 13 no longer ships)."""
+
+
 class Failure(AssertionError):
     """A test assertion failed."""
 
@@ -266,10 +271,14 @@ class Daemon:
         with self.cond:
             lines = self.lines[:ready]
         for line in lines:
-            m = re.search(r"info: listening on (\S+)$", line)
+            m = re.search(r"info: listening on (\S+)( \(pigpio\))?$", line)
             if m is None:
                 continue
             where = m.group(1)
+            if m.group(2):
+                host, port = where.rsplit(":", 1)
+                self.listen["pigpio"] = (host, int(port))
+                continue
             if where.startswith("unix:"):
                 self.listen["unix"] = where[5:]
             elif where.startswith("["):

@@ -9,7 +9,8 @@ Every test_*.py module next to this file is loaded, and every function in
 it named test_* is a test that receives a harness.Context.  A test's name is
 MODULE/FUNCTION without the "test_" prefixes; -k keeps the tests whose name
 contains SUBSTRING.  Prints "ok - NAME" or "FAIL - NAME" and the reason per
-test (-v adds durations), then "N passed, N failed"; exits 1 when a test
+test (-v adds durations), "skip - NAME (reason)" for a test that cannot
+run on this machine, then "N passed, N failed"; exits 1 when a test
 failed.
 """
 
@@ -54,6 +55,9 @@ def run_one(build, fn):
     problems = []
     try:
         fn(ctx)
+    except harness.Skip as e:
+        ctx.cleanup()
+        return "skip: %s" % e
     except harness.Failure as e:
         tb = traceback.extract_tb(e.__traceback__)
         where = [f for f in tb if f.filename.startswith(HERE)
@@ -93,13 +97,16 @@ def main():
     timer.start()
 
     tests = [(n, f) for n, f in discover() if args.substring in n]
-    passed = failed = 0
+    passed = failed = skipped = 0
     start = time.monotonic()
     for name, fn in tests:
         t0 = time.monotonic()
         problems = run_one(args.build, fn)
         took = time.monotonic() - t0
-        if problems:
+        if isinstance(problems, str):
+            skipped += 1
+            print("skip - %s (%s)" % (name, problems[6:]))
+        elif problems:
             failed += 1
             print("FAIL - %s" % name)
             for p in problems:
@@ -113,7 +120,8 @@ def main():
         sys.stdout.flush()
     timer.cancel()
     print("# %d tests in %.1f s" % (len(tests), time.monotonic() - start))
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed%s" % (passed, failed, ", %d skipped"
+                                      % skipped if skipped else ""))
     return 1 if failed else 0
 
 
