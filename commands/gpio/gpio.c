@@ -250,8 +250,8 @@ forget(struct gpio_line *ln)
 }
 
 /* A watched input belongs to its watch: driving it is refused. */
-static int
-refuse_if_watched(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
+int
+gpio_refuse_if_watched(picmd_ctx *ctx, struct gpio_state *st, unsigned off)
 {
 	if (st->lines[off].watch == WATCH_NONE)
 		return 0;
@@ -323,10 +323,12 @@ gpio_write(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (gpio_line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
-	if (refuse_if_watched(ctx, st, off) == -1) {
+	if (gpio_refuse_if_watched(ctx, st, off) == -1) {
 		gpio_line_unlock(st, off);
 		return;
 	}
+	/* As in pigpio, a write ends a PWM. */
+	gpio_pwm_stop(st, off, level);
 	if (ln->held == HOLD_OUT)
 		rc = be->ops->set(be, off, level);
 	else
@@ -377,10 +379,11 @@ gpio_mode(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (gpio_line_lock(ctx, st, off) == -1)
 		return;
 	ln = &st->lines[off];
-	if (refuse_if_watched(ctx, st, off) == -1) {
+	if (gpio_refuse_if_watched(ctx, st, off) == -1) {
 		gpio_line_unlock(st, off);
 		return;
 	}
+	gpio_pwm_stop(st, off, 0);
 	if (!have_pull)
 		bias = ln->bias;
 	if (!out) {
@@ -470,7 +473,7 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 		return;
 	ln = &st->lines[off];
 	held = ln->held;
-	if (refuse_if_watched(ctx, st, off) == -1)
+	if (gpio_refuse_if_watched(ctx, st, off) == -1)
 		goto out;
 
 	/* Refuse up front rather than cut the pulse short at the deadline. */
@@ -481,6 +484,8 @@ gpio_pulse(picmd_ctx *ctx, int argc, const char *const *argv)
 		    "([server] command_timeout_ms)", ms, left);
 		goto out;
 	}
+	/* The pulse then restores the low the PWM left. */
+	gpio_pwm_stop(st, off, 0);
 
 	if (held == HOLD_NONE) {
 		/* Borrow the line as it is to learn what to restore. */
@@ -609,6 +614,7 @@ gpio_release(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (gpio_parse_line(ctx, st, argv[0], &off) == -1 ||
 	    gpio_line_lock(ctx, st, off) == -1)
 		return;
+	gpio_pwm_stop(st, off, 0);
 	gpio_watch_end(st, off);
 	if (st->lines[off].held != HOLD_NONE)
 		st->be->ops->release(st->be, off);
@@ -687,6 +693,7 @@ gpio_lease_lost(void *state, uint64_t lease)
 
 		pthread_mutex_lock(&ln->mu);
 		if (ln->lease == lease && ln->held == HOLD_OUT) {
+			gpio_pwm_stop(st, i, ln->safe);
 			if (st->be->ops->set(st->be, i, ln->safe) == -1)
 				gpio_api->log(PICMD_LOG_ERROR, "gpio: line %u: "
 				    "cannot set its safe level %d: %s", i,
@@ -716,6 +723,10 @@ static const struct picmd_command commands[] = {
 	{ "gpio watch", "gpio watch <line> rising|falling|both [debounce_ms] "
 	    "[pull-up|pull-down|no-pull]", 2, 4, 0, gpio_watch },
 	{ "gpio unwatch", "gpio unwatch <line>", 1, 1, 0, gpio_unwatch },
+	{ "gpio pwm", "gpio pwm <line> [<hz> <duty>|off]", 1, 3, 0, gpio_pwm },
+	{ "gpio levels", "gpio levels", 0, 0, 0, gpio_levels },
+	{ "gpio pull", "gpio pull <line> pull-up|pull-down|no-pull", 2, 2, 0,
+	    gpio_pull },
 };
 
 static const struct picmd_command sim_set_command = {
@@ -733,6 +744,8 @@ gpio_fini(void *p)
 	if (st == NULL)
 		return;
 	gpio_watch_fini(st);
+	/* The PWM thread drives lines through the backend: first. */
+	gpio_pwm_fini(st);
 	/* Closing releases every line picmd holds. */
 	if (st->be != NULL)
 		st->be->ops->close(st->be);
@@ -921,6 +934,11 @@ gpio_init(const struct picmd_api *host, picmd_init *init)
 	    st->be->kind, st->be->name, st->be->label, st->nlines);
 	if (read_safe_levels(init, st) > 0)
 		return -1;
+	if (gpio_pwm_init(st) == -1) {
+		gpio_api->log(PICMD_LOG_ERROR, "gpio: cannot set up the "
+		    "software PWM: out of memory");
+		return -1;
+	}
 
 	if (sysfs_register(gpio_api, init, commands, SYSFS_NELEM(commands)) == -1)
 		return -1;

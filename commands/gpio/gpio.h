@@ -1,6 +1,8 @@
 /*
  * The gpio plugin's own header: its state, shared by gpio.c (commands,
- * parsing, locking, config) and watch.c (edges).  Not installed.
+ * parsing, locking, config), watch.c (edges), softpwm.c (software PWM)
+ * and held.c (levels and pulls of the lines picmd holds).  Not
+ * installed.
  */
 #ifndef PICMD_GPIO_PLUGIN_H
 #define PICMD_GPIO_PLUGIN_H
@@ -36,6 +38,7 @@ struct gpio_line {
 	int		 value;		/* the level driven, when HOLD_OUT */
 	enum watch_edges watch;		/* HOLD_IN lines only */
 	unsigned	 debounce_ms;	/* done here: the backend cannot */
+	unsigned	 debounce_asked;	/* ms, as gpio watch gave it */
 	int		 level;		/* last level seen, when watched */
 	long long	 last_edge_ns;	/* monotonic, of the last published */
 	picmd_watch	*w;		/* chip backends: the daemon's watch */
@@ -46,6 +49,8 @@ struct gpio_line {
 	long long	 seen_ns;	/* watched: last had a subscriber */
 	int		 safe;		/* [gpio] safe.N: the level then */
 };
+
+struct gpio_pwm;			/* softpwm.c's own */
 
 struct gpio_state {
 	picmd_host		*host;		/* where edges are published */
@@ -58,6 +63,7 @@ struct gpio_state {
 	pthread_mutex_t		 idle_mu;	/* starting the idle timer */
 	int			 idle_tfd;	/* timerfd, -1 until a watch */
 	picmd_watch		*idle_w;
+	struct gpio_pwm		*pwm;		/* software PWM */
 };
 
 extern const struct picmd_api *gpio_api;
@@ -69,6 +75,9 @@ int	gpio_parse_line(picmd_ctx *ctx, struct gpio_state *st, const char *arg,
 int	gpio_parse_pull(picmd_ctx *ctx, const char *arg, enum gpio_bias *bias);
 int	gpio_line_lock(picmd_ctx *ctx, struct gpio_state *st, unsigned off);
 void	gpio_line_unlock(struct gpio_state *st, unsigned off);
+/* A watched line is not driven: ERR BUSY (-1), or 0.  Locked. */
+int	gpio_refuse_if_watched(picmd_ctx *ctx, struct gpio_state *st,
+	    unsigned off);
 /* "ERR DEVICE line N: <strerror> [(in use by X)]", with the line locked. */
 void	gpio_device_error(picmd_ctx *ctx, struct gpio_state *st, unsigned off,
 	    int err);
@@ -86,5 +95,24 @@ void	gpio_watch_fini(struct gpio_state *st);
 /* register_topic's normalise for "gpio.": names and GPIO<n> to offsets. */
 int	gpio_normalise_topic(void *state, const char *word, char *out,
 	    size_t size);
+/* CLOCK_MONOTONIC now, in ns. */
+long long gpio_mono_ns(void);
+/* gpio pull on a watched input: the same watch with another bias.
+ * Locked; 0, or -1 with errno. */
+int	gpio_watch_rebias(struct gpio_state *st, unsigned off,
+	    enum gpio_bias bias);
+
+/* softpwm.c */
+int	gpio_pwm_init(struct gpio_state *st);
+/* Stops the thread: before the backend closes. */
+void	gpio_pwm_fini(struct gpio_state *st);
+void	gpio_pwm(picmd_ctx *ctx, int argc, const char *const *argv);
+/* End the line's PWM if it runs, leaving the line at level (what the
+ * caller drives next, so there is no glitch).  Locked. */
+void	gpio_pwm_stop(struct gpio_state *st, unsigned off, int level);
+
+/* held.c */
+void	gpio_levels(picmd_ctx *ctx, int argc, const char *const *argv);
+void	gpio_pull(picmd_ctx *ctx, int argc, const char *const *argv);
 
 #endif

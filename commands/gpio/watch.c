@@ -107,8 +107,8 @@ gpio_watch_end(struct gpio_state *st, unsigned off)
 	ln->watch = WATCH_NONE;
 }
 
-static long long
-mono_now_ns(void)
+long long
+gpio_mono_ns(void)
 {
 	struct timespec now;
 
@@ -139,7 +139,7 @@ idle_tick(int fd, void *arg)
 {
 	struct gpio_state *st = arg;
 	uint64_t expirations;
-	long long now = mono_now_ns();
+	long long now = gpio_mono_ns();
 	char topic[32];
 
 	if (read(fd, &expirations, sizeof(expirations)) == -1)
@@ -329,10 +329,11 @@ gpio_watch(picmd_ctx *ctx, int argc, const char *const *argv)
 	ln->bias = bias;
 	ln->watch = edges;
 	ln->debounce_ms = debounce_ms;
+	ln->debounce_asked = (unsigned)debounce;
 	ln->level = v;
 	ln->last_edge_ns = 0;
 	/* A new watch gets watch_idle_s for its first subscriber. */
-	ln->seen_ns = mono_now_ns();
+	ln->seen_ns = gpio_mono_ns();
 	idle_timer_start(st);
 	gpio_api->reply_ok(ctx, "%d", v);
 out:
@@ -354,6 +355,30 @@ gpio_unwatch(picmd_ctx *ctx, int argc, const char *const *argv)
 	if (st->lines[off].watch != WATCH_NONE)
 		watch_off(st, off);
 	gpio_line_unlock(st, off);
+}
+
+/*
+ * gpio pull on a watched input: the chip backends watch again with the
+ * new bias (and the debounce asked for, which the kernel may be doing);
+ * the simulated chip has no kernel to notice that the pull moved an
+ * unconnected input, so the edge is published here.
+ */
+int
+gpio_watch_rebias(struct gpio_state *st, unsigned off, enum gpio_bias bias)
+{
+	struct gpio_line *ln = &st->lines[off];
+	unsigned debounce_ms = ln->debounce_asked;
+
+	if (st->be->ops->watch == NULL) {
+		if (st->be->ops->request_input(st->be, off, bias) == -1)
+			return -1;
+		gpio_publish_edge(st, off, st->be->ops->get(st->be, off));
+		return 0;
+	}
+	if (chip_watch(st, off, bias, ln->watch, &debounce_ms) == -1)
+		return -1;
+	ln->debounce_ms = debounce_ms;
+	return 0;
 }
 
 /* SUBSCRIBE gpio.GPIO17 and gpio.BCM17 mean gpio.17, as the commands do. */

@@ -3,7 +3,8 @@
 import os
 import time
 
-from harness import SLOW, check, check_eq, check_match, elapsed_since
+from harness import (SLOW, check, check_eq, check_match, elapsed_since,
+                     wait_until)
 from test_config import start_fails
 
 
@@ -35,7 +36,8 @@ def test_commands_over_a_socket(t):
              "OK gpio pulse <line> <ms> [0|1]", "HELP")
     help_all = c.request("HELP")
     for name in ("gpio.read", "gpio.write", "gpio.mode", "gpio.pulse",
-                 "gpio.list", "gpio.info", "gpio.release", "gpio.sim-set"):
+                 "gpio.list", "gpio.info", "gpio.release", "gpio.sim-set",
+                 "gpio.pwm", "gpio.levels", "gpio.pull"):
         check(name in help_all.split(" "), "%s missing from %r"
               % (name, help_all))
 
@@ -115,3 +117,167 @@ def test_config_errors_stop_the_daemon(t):
                          extra="[gpio]\nbackend = magic\n")
     start_fails(t, text, "{path}:{line:magic}: [gpio] backend must be chip "
                 "or sim, not 'magic'")
+
+
+def all_ok(c, *lines):
+    """Each request answered a plain OK."""
+    for line in lines:
+        check_eq(c.request(line), "OK", line)
+
+
+def sample_reads(c, line, seconds):
+    """The set of levels gpio read saw on line over about seconds."""
+    seen = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        reply = c.request("gpio read %s" % line)
+        check(reply in ("OK 0", "OK 1"), "read: %r" % reply)
+        seen.add(int(reply[3:]))
+    return seen
+
+
+def test_software_pwm(t):
+    c = start_gpio(t).connect()
+    check_eq(c.request("gpio pwm 17"), "OK off", "query before any PWM")
+    check_eq(c.request("gpio pwm 17 50 50"), "OK", "50 Hz, 50 %")
+    check_eq(c.request("gpio pwm 17"), "OK hz=50 duty=50", "query")
+    # 10 ms high, 10 ms low: reads over 2 s see both, however loaded
+    # the machine (a read takes far less than the run's 2 s).
+    deadline = time.monotonic() + 2.0 * SLOW
+    seen = set()
+    while seen != {0, 1} and time.monotonic() < deadline:
+        seen |= sample_reads(c, 17, 0.05)
+    check_eq(seen, {0, 1}, "levels read while the PWM runs")
+    check_match(r"^OK offset=17 name=GPIO17 direction=out ",
+                c.request("gpio info 17"))
+
+    # Changed in place; the shortest spelling comes back.
+    for args, query in (("800 7.50", "hz=800 duty=7.5"),
+                        ("0.5 33.3333", "hz=0.5 duty=33.3333")):
+        check_eq(c.request("gpio pwm 17 " + args), "OK", args)
+        check_eq(c.request("gpio pwm 17"), "OK " + query, "query")
+
+    # 0 and 100 are steady levels, without a single edge.
+    check_eq(c.request("gpio pwm 17 1000 0"), "OK", "duty 0")
+    check_eq(sample_reads(c, 17, 0.3), {0}, "duty 0 reads")
+    check_eq(c.request("gpio pwm 17 1000 100"), "OK", "duty 100")
+    edges = c.request("gpio info 17").rsplit("edges=", 1)[1]
+    check_eq(sample_reads(c, 17, 0.3), {1}, "duty 100 reads")
+    check_eq(c.request("gpio info 17").rsplit("edges=", 1)[1], edges,
+             "edges while at duty 100")
+    check_eq(c.request("gpio pwm 17"), "OK hz=1000 duty=100", "query")
+
+    check_eq(c.request("gpio pwm 17 off"), "OK", "off")
+    check_eq(c.request("gpio pwm 17"), "OK off", "query after off")
+    check_eq(sample_reads(c, 17, 0.3), {0}, "off leaves the line low")
+    check_match(r"^OK .*direction=out value=0 ", c.request("gpio info 17"))
+    check_eq(c.request("gpio pwm 17 off"), "OK", "off when not running")
+    check_eq(c.request("gpio pwm 5 off"), "OK", "off on a line never used")
+    check_match(r"^OK offset=5 name=GPIO5 direction=in value=- "
+                r"bias=unknown used=no ", c.request("gpio info 5"))
+
+
+def test_a_write_ends_the_pwm(t):
+    c = start_gpio(t).connect()
+    check_eq(c.request("gpio pwm 17 200 50"), "OK", "pwm")
+    check_eq(c.request("gpio write 17 1"), "OK", "write")
+    check_eq(c.request("gpio pwm 17"), "OK off", "query after the write")
+    check_eq(sample_reads(c, 17, 0.3), {1}, "the written level stays")
+    # mode, release and pulse end it too.
+    for line, ender in ((18, "gpio mode 18 in"), (19, "gpio release 19"),
+                        (20, "gpio pulse 20 20")):
+        check_eq(c.request("gpio pwm %d 200 50" % line), "OK", "pwm")
+        check_eq(c.request(ender), "OK", ender)
+        check_eq(c.request("gpio pwm %d" % line), "OK off", "after " + ender)
+    check_eq(sample_reads(c, 20, 0.1), {0}, "the pulse restored the low")
+    check_eq(c.request("gpio levels"), "OK 17:1 18:0 20:0", "held lines")
+
+
+def test_a_lost_lease_ends_the_pwm(t):
+    d = start_gpio(t, gpio="backend = sim\nsafe.17 = 1\n")
+    holder, watcher = d.connect(), d.connect()
+    check_eq(holder.request("LEASE %d" % int(5000 * SLOW)), "OK", "LEASE")
+    check_eq(holder.request("gpio write 17 0 lease"), "OK", "bound")
+    check_eq(holder.request("gpio pwm 17 100 50"), "OK", "pwm keeps the lease")
+    holder.close()
+    wait_until(lambda: watcher.request("gpio pwm 17") == "OK off",
+               what="the PWM ended by the lost lease")
+    check_eq(sample_reads(watcher, 17, 0.3), {1}, "at its safe level")
+
+
+def test_pwm_errors(t):
+    c = start_gpio(t).connect()
+    for hz in ("0", "0.05", "10000.0001", "20000", "-5", "1e3", "5.",
+               "50.12345", "fast"):
+        check_eq(c.request("gpio pwm 17 %s 50" % hz),
+                 "ERR ARGS frequency must be 0.1 to 10000 Hz with up to 4 "
+                 "decimals, not '%s'" % hz, "hz %s" % hz)
+    for duty in ("101", "100.0001", "-1", "7.55555", "half"):
+        check_eq(c.request("gpio pwm 17 50 %s" % duty),
+                 "ERR ARGS duty must be 0 to 100 (percent) with up to 4 "
+                 "decimals, not '%s'" % duty, "duty %s" % duty)
+    check_eq(c.request("gpio pwm 17 50"),
+             "ERR ARGS usage: gpio pwm <line> [<hz> <duty>|off]", "usage")
+    check_eq(c.request("gpio pwm 17"), "OK off", "nothing was started")
+    check_eq(c.request("gpio pwm 10 0.1 0"), "OK", "the lowest limits")
+    check_eq(c.request("gpio pwm 11 10000 100"), "OK", "the highest")
+    check_eq(c.request("gpio watch 4 both"), "OK 0", "watch")
+    check_eq(c.request("gpio pwm 4 50 50"),
+             "ERR BUSY line 4 is watched for edges: gpio unwatch 4 first",
+             "pwm on a watched line")
+    check_eq(c.request("gpio pwm 4"), "OK off", "not started")
+    check_eq(c.request("gpio pwm 10 50 50"), "OK", "pwm 10")
+    check_match(r"^ERR BUSY line 10 is an output of picmd",
+                c.request("gpio watch 10 both"))
+    check_eq(c.request("gpio pwm 10"), "OK hz=50 duty=50",
+             "a refused watch leaves the PWM running")
+
+
+def test_levels_of_held_lines_only(t):
+    c = start_gpio(t).connect()
+    check_eq(c.request("gpio levels"), "OK", "nothing held")
+    check_eq(c.request("gpio read 6"), "OK 0", "a read borrows a line")
+    check_eq(c.request("gpio levels"), "OK", "a read does not hold it")
+    all_ok(c, "gpio write 18 1", "gpio write 17 0", "gpio mode 4 in pull-up",
+           "gpio pwm 22 1000 100")
+    check_eq(c.request("gpio levels"), "OK 4:1 17:0 18:1 22:1", "levels")
+    check_match(r"^OK offset=6 name=GPIO6 direction=in value=- "
+                r"bias=unknown used=no ", c.request("gpio info 6"))
+    check_eq(c.request("gpio release 18"), "OK", "release")
+    check_eq(c.request("gpio levels"), "OK 4:1 17:0 22:1", "after release")
+
+
+def test_pull(t):
+    d = start_gpio(t)
+    c = d.connect()
+    all_ok(c, "gpio write 17 1", "gpio pull 17 pull-down")
+    check_match(r"^OK offset=17 name=GPIO17 direction=out value=1 "
+                r"bias=pull-down used=yes consumer=picmd",
+                c.request("gpio info 17"))
+    check_eq(c.request("gpio read 17"), "OK 1", "still driven high")
+    # A line picmd does not hold becomes an input with the pull.
+    all_ok(c, "gpio pull 5 up")
+    check_match(r"^OK offset=5 name=GPIO5 direction=in value=1 "
+                r"bias=pull-up used=yes consumer=picmd",
+                c.request("gpio info 5"))
+    check_eq(c.request("gpio read 5"), "OK 1", "pulled up, unconnected")
+    all_ok(c, "gpio pull 5 no-pull")
+    check_eq(c.request("gpio read 5"), "OK 0", "floating reads 0 here")
+    check_eq(c.request("gpio pull 5 sideways"), "ERR ARGS pull must be "
+             "pull-up, pull-down or no-pull, not 'sideways'", "bad pull")
+    check_eq(c.request("gpio pull 5"), "ERR ARGS usage: gpio pull <line> "
+             "pull-up|pull-down|no-pull", "usage")
+    # A watched input stays watched, and the pull's edge is published.
+    sub = d.connect()
+    check_eq(sub.request("SUBSCRIBE gpio.6"), "OK", "subscribe")
+    check_eq(c.request("gpio watch 6 both"), "OK 0", "watch")
+    all_ok(c, "gpio pull 6 pull-up")
+    check_match(r"^! gpio\.6 rising 1 ", sub.read_line(), "the pull's edge")
+    all_ok(c, "gpio sim-set 6 0")
+    check_match(r"^! gpio\.6 falling 0 ", sub.read_line(), "still watched")
+    check_eq(c.request("gpio levels"), "OK 5:0 6:0 17:1", "levels")
+    # A PWM keeps running.
+    all_ok(c, "gpio pwm 23 50 50", "gpio pull 23 pull-up")
+    check_eq(c.request("gpio pwm 23"), "OK hz=50 duty=50", "still running")
+    check_match(r"^OK offset=23 name=GPIO23 direction=out value=[01] "
+                r"bias=pull-up ", c.request("gpio info 23"))
