@@ -36,6 +36,7 @@ struct pg_conn {
 	size_t		 count;
 	size_t		 cap;
 	int		 notify;	/* its handle as a stream, or -1 */
+	uint32_t	 view;		/* levels 0-31 as its client knows them */
 };
 
 uint32_t
@@ -155,6 +156,12 @@ void
 pg_conn_set_notify(struct conn *c, int handle)
 {
 	c->pg->notify = handle;
+}
+
+void
+pg_conn_set_view(struct conn *c, uint32_t levels)
+{
+	c->pg->view = levels;
 }
 
 static struct pg_req *
@@ -428,6 +435,7 @@ take_request(struct conn *c, const uint32_t w[4], const uint8_t *ext)
 		return;
 	}
 	memcpy(q->w, w, sizeof(q->w));
+	q->conn = c;
 	q->def = pg_def_of(w[0]);
 	c->last_active = c->srv->now;
 	q->building = true;
@@ -523,26 +531,54 @@ parse_edge(const struct pevent *e, unsigned *g, int *level, uint32_t *tick)
 	return 0;
 }
 
+/*
+ * A report: seqno, flags (0: levels changed), tick, the levels of lines
+ * 0-31.  The client finds the lines that changed by comparing the levels
+ * with the previous report's (the first: with its BR1 on this socket), so
+ * the levels sent are the client's view with line g's new level: only g
+ * differs, and only when its level did change.
+ */
+static int
+put_report(struct conn *c, uint64_t seq, uint32_t tick, unsigned g, int level)
+{
+	uint8_t rep[PG_REPORT];
+	uint32_t *view = &c->pg->view;
+
+	if (g > 31)
+		return 0;	/* pigpio reports bank 1 only */
+	*view = (*view & ~(1u << g)) | (uint32_t)(level != 0) << g;
+	rep[0] = (uint8_t)seq;
+	rep[1] = (uint8_t)(seq >> 8);
+	rep[2] = rep[3] = 0;
+	put_u32(rep + 4, tick);
+	put_u32(rep + 8, *view);
+	return conn_put_line(c, "", (const char *)rep, sizeof(rep), "", 0);
+}
+
 int
 pigpio_put_event(struct conn *c, const struct pevent *e, uint64_t seq)
 {
-	struct pigpio_state *ps = c->srv->pigpio;
-	uint8_t rep[PG_REPORT];
 	unsigned g;
 	int level;
 	uint32_t tick;
 
 	if (parse_edge(e, &g, &level, &tick) == -1)
 		return 0;	/* not an edge: nothing pigpio can say */
-	if (level)
-		ps->levels |= 1ULL << g;
-	else
-		ps->levels &= ~(1ULL << g);
-	/* seqno, flags (0: a level change), tick, levels of 0-31 */
-	rep[0] = (uint8_t)seq;
-	rep[1] = (uint8_t)(seq >> 8);
-	rep[2] = rep[3] = 0;
-	put_u32(rep + 4, tick);
-	put_u32(rep + 8, (uint32_t)ps->levels);
-	return conn_put_line(c, "", (const char *)rep, sizeof(rep), "", 0);
+	return put_report(c, seq, tick, g, level);
+}
+
+/*
+ * A line a stream starts to report: when its level is not the one the
+ * client last learnt (its BR1 ran before the line was set up, say before
+ * a pull-up), the stream says so at once.  Otherwise the client would
+ * measure the line's first edge against the stale level and miss it.
+ */
+void
+pg_sync_level(struct conn *stream, unsigned g, int level)
+{
+	if (g > 31 || (stream->pg->view >> g & 1) == (uint32_t)(level != 0))
+		return;
+	if (put_report(stream, ++stream->evq.next_seq, pg_tick_now(), g,
+	    level) == 0)
+		conn_output_ready(stream);
 }

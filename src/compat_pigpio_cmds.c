@@ -122,15 +122,6 @@ run_pwm(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 		pg_run(c, q, "gpio pwm %u %u %.4f", g, freq, pct);
 }
 
-static void
-set_level(struct pigpio_state *ps, unsigned g, bool high)
-{
-	if (high)
-		ps->levels |= BIT(g);
-	else
-		ps->levels &= ~BIT(g);
-}
-
 /* The last line's OK: the one whose payload is the answer. */
 static bool
 last(const struct pg_req *q, unsigned part)
@@ -147,8 +138,6 @@ ok_plain(struct pigpio_state *ps, struct pg_req *q, unsigned part,
 	if (!last(q, part))
 		return;
 	ps->gpio[q->w[1]].pwm = ps->gpio[q->w[1]].servo = false;
-	if (q->w[0] == PG_WRITE)
-		set_level(ps, q->w[1], q->w[2] != 0);
 }
 
 /* ---- basic GPIO ---- */
@@ -236,9 +225,9 @@ static void
 ok_read(struct pigpio_state *ps, struct pg_req *q, unsigned part,
     const char *payload)
 {
+	(void)ps;
 	(void)part;
 	q->result = payload[0] == '1';
-	set_level(ps, q->w[1], q->result);
 }
 
 static void
@@ -288,15 +277,16 @@ ok_bank_read(struct pigpio_state *ps, struct pg_req *q, unsigned part,
 
 		if (*end != ':')
 			break;
-		if (g <= PG_MAX_GPIO) {
-			set_level(ps, (unsigned)g, end[1] == '1');
-			if (g >= base && g < base + 32 && end[1] == '1')
-				bits |= 1u << (g - base);
-		}
+		if (g >= base && g < base + 32 && end[1] == '1')
+			bits |= 1u << (g - base);
 		p = end + 1 + strcspn(end + 1, " ");
 		p += strspn(p, " ");
 	}
 	q->result = (int32_t)bits;
+	/* pigpio's notification thread learns the levels from a BR1 on
+	 * its socket, before NOIB: its reports are compared with them. */
+	if (q->w[0] == PG_BR1)
+		pg_conn_set_view(q->conn, bits);
 }
 
 /* BC1, BS1, BC2, BS2: write every line of the mask; lines not in
@@ -322,7 +312,6 @@ start_bank_write(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 		stop_hw(ps, c, q, g);
 		unwatch_first(ps, c, q, g);
 		ps->gpio[g].pwm = ps->gpio[g].servo = false;
-		set_level(ps, g, level);
 		pg_run(c, q, "gpio write %u %u", g, level);
 	}
 	if (some)
@@ -647,23 +636,25 @@ start_nb(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 	unwatch_unmonitored(ps, c, q);
 }
 
-/* Each new watch answers the line's level: the reports' bitmap starts
- * from it, as the client's starts from BR1. */
+/* Each new watch answers the line's level: the streams that report it
+ * tell their clients if they do not know it. */
 static void
 ok_nb(struct pigpio_state *ps, struct pg_req *q, unsigned part,
     const char *payload)
 {
-	unsigned i = 0;
+	unsigned i = 0, g;
 
-	for (unsigned g = 0; g < 32; g++) {
-		if (!(q->arg & BIT(g)))
-			continue;
-		if (i++ == part) {
-			set_level(ps, g, payload[0] == '1');
+	for (g = 0; g < 32; g++)
+		if ((q->arg & BIT(g)) && i++ == part)
 			break;
-		}
+	if (g == 32)
+		return;		/* an unwatch's OK */
+	for (int h = 0; h < PG_NOTIFY_SLOTS; h++) {
+		const struct pg_notify *n = &ps->notify[h];
+
+		if (n->c != NULL && !n->paused && (n->bits & (1u << g)))
+			pg_sync_level(n->c, g, payload[0] == '1');
 	}
-	q->result = 0;
 }
 
 static void

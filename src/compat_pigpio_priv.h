@@ -37,6 +37,7 @@ struct pg_def {
 /* A request taken in, waiting for the replies of its command lines. */
 struct pg_req {
 	uint32_t		 w[4];		/* cmd, p1, p2, p3 */
+	struct conn		*conn;		/* whose request it is */
 	const struct pg_def	*def;
 	uint32_t		 parts;		/* command lines run */
 	uint32_t		 seen;		/* of their replies */
@@ -85,7 +86,6 @@ struct pigpio_state {
 	struct pg_spi		 spi[PG_SPI_SLOTS];
 	struct pg_i2c		 i2c[PG_I2C_SLOTS];
 	uint64_t		 watching;	/* lines watched for NB */
-	uint64_t		 levels;	/* last seen: reads and edges */
 	uint64_t		 pins;		/* [pigpio] pins */
 	uint32_t		 hwver;
 	struct pigpio_hwpwm	*hwpwm;
@@ -110,6 +110,11 @@ void	pg_follow(struct conn *stream, unsigned g, bool on);
 /* The pigpio connection's own notification handle, or -1. */
 int	pg_conn_notify(struct conn *c);
 void	pg_conn_set_notify(struct conn *c, int handle);
+/* The levels of lines 0-31 a connection's client was told (BR1). */
+void	pg_conn_set_view(struct conn *c, uint32_t levels);
+/* Line g, newly reported by stream, is at level: tell its client if it
+ * does not know. */
+void	pg_sync_level(struct conn *stream, unsigned g, int level);
 /* Microseconds of CLOCK_MONOTONIC, pigpio's wrapping 32-bit tick. */
 uint32_t pg_tick_now(void);
 
