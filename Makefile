@@ -244,7 +244,8 @@ FUZZ_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-format-nonliteral -g -O1 \
 		   -Iinclude -Isrc -DPICMD_VERSION='"$(VERSION)"' \
 		   -DPICMD_PLUGIN_DIR='"$(PREFIX)/lib/picmd/commands"'
 fuzz_proto_SRCS	:= src/proto.c src/strbuf.c
-fuzz_config_SRCS := src/config.c src/log.c src/endpoint.c src/cidr.c
+fuzz_config_SRCS := src/config.c src/log.c src/endpoint.c src/cidr.c \
+		    src/compat_pigpio_config.c
 fuzz_config_LIBS = $(shell $(PKG_CONFIG) --cflags --libs inih 2>/dev/null)
 
 deps-fuzz:

@@ -28,14 +28,18 @@ suite_root="mmdebstrap debian-archive-keyring"
 # host harness, dpkg-deb.
 vm="$suite_root qemu-system-x86 qemu-utils e2fsprogs python3 dpkg-dev"
 
-# systemd-dev where the archive has it (apt's lists fetched first on a
-# machine that has none yet), else systemd.
-systemd_pc_package() {
+# apt's lists, fetched first on a machine that has none yet.
+apt_lists() {
 	if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 &&
 		command -v apt-get >/dev/null 2>&1; then
 		if [ "$(id -u)" -eq 0 ]; then apt-get update -q >&2
 		else sudo apt-get update -q >&2; fi
 	fi
+}
+
+# systemd-dev where the archive has it, else systemd.
+systemd_pc_package() {
+	apt_lists
 	if apt-cache show systemd-dev >/dev/null 2>&1; then
 		echo systemd-dev
 	else
@@ -43,12 +47,23 @@ systemd_pc_package() {
 	fi
 }
 
+# The real pigpio clients the pigpio front-end is tested with
+# (tests/integration/test_pigpio.py): Debian 12 has them; Debian 13 has
+# no pigpio, and those tests skip there.
+pigpio_clients() {
+	command -v apt-cache >/dev/null 2>&1 || return 0
+	apt_lists
+	if apt-cache show python3-pigpio >/dev/null 2>&1; then
+		echo python3-pigpio pigpio-tools python3-gpiozero
+	fi
+}
+
 case "${1:-build}" in
 build) want=$build ;;
-test) want=$test ;;
+test) want="$test $(pigpio_clients)" ;;
 fuzz) want=$fuzz ;;
-valgrind) want=$valgrind ;;
-bench) want=$bench ;;
+valgrind) want="$valgrind $(pigpio_clients)" ;;
+bench) want="$bench $(pigpio_clients)" ;;
 cross-arm64) want="$cross gcc-aarch64-linux-gnu" ;;
 cross-armhf) want="$cross gcc-arm-linux-gnueabihf" ;;
 deb) want="$deb $(systemd_pc_package)" ;;
