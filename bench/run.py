@@ -13,6 +13,9 @@ make bench runs, with build/picmd-bench as the load generator:
       with 1000 idle connections that each sent one request
   (f) (g) (h) events (bench/events.py): one edge to 100 subscribers, a
       20,000 events/s stream to 10 subscribers, PING beside that stream
+  (i) the pigpio front-end (bench/pigpio_compat.py): pigpio's Python
+      module reading a line beside the text protocol doing the same, and
+      pigs beside the picmd client; skipped where Debian has no pigpio
 
 (a), (b) and (e) also run against redis-server (inline PING) and memcached
 (version) when they are installed, in the same run and alternating
@@ -43,6 +46,7 @@ import tempfile
 import time
 
 import events as bench_events
+import pigpio_compat as bench_pigpio
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -331,6 +335,11 @@ def make_servers(args, tmp, server_cpu):
         # (f)-(h): events from the simulated chip and diag publish.
         "picmd-events": lambda: picmd("picmd-events", load="diag gpio",
                                       extra="[gpio]\nbackend = sim\n"),
+        # (i): the pigpio front-end on the simulated chip.
+        "picmd-pigpio": lambda: picmd(
+            "picmd-pigpio", load="diag gpio",
+            extra="[gpio]\nbackend = sim\n[pigpio]\nlisten = "
+            "127.0.0.1:%d\nhwver = 0xa02082\n" % (p0 + 3)),
     }
     if not args.no_peers and shutil.which("redis-server"):
         # Inline commands on the default single I/O thread; no
@@ -626,6 +635,17 @@ def bench(args):
             lambda srv: load(args, client_cpu, srv, 50, 16, seconds=5),
             rss_kib,
             pinned([os.path.join(args.build, "picmd-stream")], client_cpu))
+
+        # (i): pigpio's clients through the front-end.
+        why_not = bench_pigpio.available()
+        if why_not is None:
+            pg = bench_pigpio.scenario(
+                log, f["picmd-pigpio"], lambda argv: pinned(argv, client_cpu),
+                os.path.abspath(args.build), args.port, args.port + 3,
+                args.runs, args.seconds)
+        else:
+            pg = None
+            log("bench: (i) skipped: %s" % why_not)
     finally:
         for srv in running.values():
             srv.stop(check=False)
@@ -678,6 +698,8 @@ def bench(args):
                                        mem["picmd"]["per_conn"] < 1024)
 
     bench_events.table_rows(t, ev)
+    if pg is not None:
+        bench_pigpio.table_rows(t, pg)
     table = t.render(servers)
     memtab = "\n".join(
         ["| server | idle VmRSS KiB | anonymous | file-backed | with %d "
