@@ -103,6 +103,10 @@ harness_load(const char *name, const char *section, const char *system)
 		harness_free(h);
 		return NULL;
 	}
+	/* The first lookup builds the table's index.  The daemon looks up
+	 * on its loop thread only; tests run commands from several threads
+	 * at once, so it is built here, before any of them starts. */
+	(void)dispatch_lookup(h->dispatch, 1, (char *[]){ "PING", NULL });
 	return h;
 }
 

