@@ -250,12 +250,12 @@ run_line(struct conn *c, struct pg_req *q, bool quiet, const char *fmt,
 		strbuf_free(&line);
 		return;
 	}
+	log_debug("pigpio %s: command %u: %.160s%s", c->peer, q->w[0],
+	    line.data, line.len > 160 ? "..." : "");
 	for (p = line.data; (w = strsep(&p, " ")) != NULL && argc < MAX_WORDS;)
 		if (*w != '\0')
 			argv[argc++] = w;
 	argv[argc] = NULL;
-	log_debug("pigpio %s: command %u: %s%s", c->peer, q->w[0], argv[0],
-	    argc > 1 ? " ..." : "");
 	conn_run(c, NULL, argc, argv);
 	strbuf_free(&line);
 }
