@@ -208,18 +208,12 @@ pigpio_conn_detach(struct conn *c)
 	struct pigpio_state *ps = c->srv->pigpio;
 	struct pg_conn *pg = c->pg;
 
-	/* Handles die with the connection that opened them, as a stream
-	 * dies with its socket.  Watches it started end when nobody has
-	 * subscribed for [gpio] watch_idle_s. */
+	/* A notification stream dies with its socket, as in pigpiod.  The
+	 * watches it started end when nobody has subscribed for [gpio]
+	 * watch_idle_s. */
 	for (int h = 0; h < PG_NOTIFY_SLOTS; h++)
 		if (ps->notify[h].c == c)
 			memset(&ps->notify[h], 0, sizeof(ps->notify[h]));
-	for (int h = 0; h < PG_SPI_SLOTS; h++)
-		if (ps->spi[h].owner == c)
-			ps->spi[h].owner = NULL;
-	for (int h = 0; h < PG_I2C_SLOTS; h++)
-		if (ps->i2c[h].owner == c)
-			ps->i2c[h].owner = NULL;
 	while (pg->count > 0)
 		ring_pop(pg);
 	free(pg->ring);

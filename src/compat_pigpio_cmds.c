@@ -764,9 +764,9 @@ start_spio(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 	for (int h = 0; h < PG_SPI_SLOTS; h++) {
 		struct pg_spi *s = &ps->spi[h];
 
-		if (s->owner != NULL)
+		if (s->open)
 			continue;
-		s->owner = c;
+		s->open = true;
 		s->bus = aux;
 		s->cs = q->w[1];
 		s->baud = q->w[2];
@@ -783,7 +783,7 @@ start_spio(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 static void
 spio_undo(struct pigpio_state *ps, struct pg_req *q)
 {
-	ps->spi[q->arg].owner = NULL;
+	ps->spi[q->arg].open = false;
 }
 
 static void
@@ -807,7 +807,7 @@ ok_spio(struct pigpio_state *ps, struct pg_req *q, unsigned part,
 static struct pg_spi *
 spi_of(struct pigpio_state *ps, struct pg_req *q)
 {
-	if (q->w[1] >= PG_SPI_SLOTS || ps->spi[q->w[1]].owner == NULL) {
+	if (q->w[1] >= PG_SPI_SLOTS || !ps->spi[q->w[1]].open) {
 		q->result = PG_BAD_HANDLE;
 		return NULL;
 	}
@@ -823,7 +823,7 @@ start_spic(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 	(void)c;
 	(void)ext;
 	if ((s = spi_of(ps, q)) != NULL)
-		s->owner = NULL;
+		s->open = false;
 }
 
 static void
@@ -860,9 +860,9 @@ start_i2co(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 	for (int h = 0; h < PG_I2C_SLOTS; h++) {
 		struct pg_i2c *d = &ps->i2c[h];
 
-		if (d->owner != NULL)
+		if (d->open)
 			continue;
-		d->owner = c;
+		d->open = true;
 		d->bus = q->w[1];
 		d->addr = q->w[2];
 		q->result = h;
@@ -876,7 +876,7 @@ start_i2co(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 static void
 i2co_undo(struct pigpio_state *ps, struct pg_req *q)
 {
-	ps->i2c[q->arg].owner = NULL;
+	ps->i2c[q->arg].open = false;
 }
 
 static void
@@ -898,7 +898,7 @@ ok_i2co(struct pigpio_state *ps, struct pg_req *q, unsigned part,
 static struct pg_i2c *
 i2c_of(struct pigpio_state *ps, struct pg_req *q)
 {
-	if (q->w[1] >= PG_I2C_SLOTS || ps->i2c[q->w[1]].owner == NULL) {
+	if (q->w[1] >= PG_I2C_SLOTS || !ps->i2c[q->w[1]].open) {
 		q->result = PG_BAD_HANDLE;
 		return NULL;
 	}
@@ -914,7 +914,7 @@ start_i2cc(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 	(void)c;
 	(void)ext;
 	if ((d = i2c_of(ps, q)) != NULL)
-		d->owner = NULL;
+		d->open = false;
 }
 
 static void

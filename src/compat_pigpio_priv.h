@@ -68,13 +68,16 @@ struct pg_notify {
 	bool		 paused;	/* NP */
 };
 
+/* SPI and I2C handles outlive the connection that opened them, as in
+ * pigpiod: pigs opens a connection per command ("pigs spio ..." then
+ * "pigs spix H ..."). */
 struct pg_spi {
-	struct conn	*owner;		/* NULL: free */
+	bool		 open;
 	unsigned	 bus, cs, baud, mode;
 };
 
 struct pg_i2c {
-	struct conn	*owner;		/* NULL: free */
+	bool		 open;
 	unsigned	 bus, addr;
 };
 

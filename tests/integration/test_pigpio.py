@@ -16,6 +16,7 @@ import time
 
 from harness import (IO_TIMEOUT, Skip, check, check_eq, check_match,
                      wait_until)
+from test_sysfs_plugins import FIXTURES
 from test_config import start_fails
 
 # The Debian interpreter: the clients are Debian's packages, whatever
@@ -183,6 +184,47 @@ def test_raw_notifications(t):
     check_eq(c.request("gpio read 4"), "OK 1", "driven")
 
 
+def test_raw_hardware_pwm(t):
+    """PWM, SERVO and HP on a GPIO of [pigpio] hardware_pwm go to the pwm
+    plugin's channel (a sysfs fixture as the kernel lays it out)."""
+    sysfs = t.path("sysfs")
+    shutil.copytree(os.path.join(FIXTURES, "sysfs"), sysfs, symlinks=True)
+    pwm0 = os.path.join(sysfs, "class/pwm/pwmchip0/pwm0")
+    os.mkdir(pwm0)
+    for name, text in (("period", "0\n"), ("duty_cycle", "0\n"),
+                       ("enable", "0\n"), ("polarity", "normal\n")):
+        with open(os.path.join(pwm0, name), "w") as f:
+            f.write(text)
+
+    def channel():
+        out = []
+        for name in ("period", "duty_cycle", "enable"):
+            with open(os.path.join(pwm0, name)) as f:
+                out.append(int(f.read()))
+        return tuple(out)
+
+    d = start_pigpio(t, load="diag gpio i2c spi pwm",
+                     extra="hardware_pwm = 18:0.0\n[system]\n"
+                     "sysfs_root = %s\n" % sysfs)
+    p = Raw(d)
+    check_eq(p.call(5, 18, 128), 0, "PWM 18 128")
+    check_eq(channel(), (1250000, 627450, 1), "800 Hz, 128/255")
+    check_eq(p.call(83, 18), 128, "GDC")
+    check_eq(p.call(8, 18, 1500), 0, "SERVO 18 1500")
+    check_eq(channel(), (20000000, 1500000, 1), "50 Hz, 1.5 ms")
+    check_eq(p.call(86, 18, 1000, struct.pack("<I", 250000)), 0,
+             "HP 18 1 kHz 25%")
+    check_eq(channel(), (1000000, 250000, 1), "hardware PWM")
+    check_eq(p.call(86, 18, 1000, struct.pack("<I", 1000001)), -97,
+             "HP duty past 1000000: PI_BAD_HPWM_DUTY")
+    check_eq(p.call(86, 17, 1000, struct.pack("<I", 1)), -95,
+             "HP on a GPIO without a channel: PI_NOT_HPWM_GPIO")
+    check_eq(p.call(4, 18, 1), 0, "WRITE 18 1 ends it")
+    check_eq(channel()[2], 0, "channel disabled")
+    c = d.connect()
+    check_eq(c.request("gpio read 18"), "OK 1", "the line driven")
+
+
 def test_hwver_from_the_board(t):
     root = t.path("procfs")
     os.makedirs(os.path.join(root, "device-tree", "system"))
@@ -305,6 +347,17 @@ def test_pigs(t):
     check_eq(c.request("gpio read 5"), "OK 0", "bc1")
     check_eq(int(pigs_ok(d, "br1"), 16), (1 << 6) | (1 << 17), "br1")
     pigs_ok(d, "fg", 4, 1000)
+    check_eq(pigs_ok(d, "br2"), "00000000", "br2: no line of 32-53 held")
+    # SPI and I2C handles.
+    h = pigs_ok(d, "spio", 0, 1000000, 0)
+    check_eq(pigs_ok(d, "spix", h, 1, 0x80, 0), "3 1 128 0", "spix")
+    pigs_ok(d, "spic", h)
+    pigs_err(d, -25, "unknown handle", "spic", h)
+    h = pigs_ok(d, "i2co", 1, 0x48, 0)
+    pigs_ok(d, "i2cwb", h, 0x10, 0xa5)
+    check_eq(pigs_ok(d, "i2crb", h, 0x10), str(0xa5), "i2crb")
+    pigs_ok(d, "i2cc", h)
+    pigs_err(d, -95, "no hardware PWM", "hp", 17, 1000, 500000)
     # Errors, as pigs prints them.
     pigs_err(d, -3, "GPIO not 0-53", "w", 60, 1)
     pigs_err(d, -2, "GPIO not 0-31", "p", 40, 1)
