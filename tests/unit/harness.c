@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -604,4 +606,18 @@ harness_events_stop(struct harness *h)
 	pthread_mutex_destroy(&ev->mu);
 	free(ev);
 	h->ev = NULL;
+}
+
+bool
+ioctl_is_passed_on(const char *path, unsigned long request)
+{
+	unsigned char arg[64];
+	int fd, rc, err;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	rc = ioctl(fd, request, arg);
+	err = errno;
+	close(fd);
+	return rc == -1 && err == ENOTTY;
 }

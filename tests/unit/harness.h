@@ -6,6 +6,8 @@
 #ifndef PICMD_TEST_HARNESS_H
 #define PICMD_TEST_HARNESS_H
 
+#include <stdbool.h>
+
 struct harness;
 
 /*
@@ -74,6 +76,10 @@ char	*fixture_subst(const char *fmt, const char *dir);
 
 /* Run a shell command made with printf's fmt; it must exit 0 (cmocka). */
 void	 fixture_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether ioctl request on the plain file path fails as a kernel fails
+ * it (ENOTTY), not as qemu-user does with a request it does not know
+ * (ENOSYS): the cross tests run under it. */
+bool	 ioctl_is_passed_on(const char *path, unsigned long request);
 
 /*
  * A plugin on private copies of tests/fixtures/sysfs and procfs, which its

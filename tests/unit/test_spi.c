@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/spi/spidev.h>
+
 #include <cmocka.h>
 
 #include "harness.h"
@@ -287,10 +289,15 @@ test_dev(void **state)
 	}
 	/* By bus, then chip select, as numbers. */
 	expect_reply(h, "spi devices", "OK 0.0 0.1 1.0 2.0 2.9 2.10 10.0");
-	/* A file that is no spidev: the mode ioctl says so. */
-	snprintf(want, sizeof(want), "ERR DEVICE spidev0.0: %s/spidev0.0 is "
-	    "not an spidev device (Inappropriate ioctl for device)", dir);
-	expect_reply(h, "spi xfer 0.0 00", want);
+	/* A file that is no spidev: the mode ioctl says so (not under
+	 * qemu-user, which fails the ioctl ENOSYS: the plugin cannot tell). */
+	snprintf(want, sizeof(want), "%s/spidev0.0", dir);
+	if (ioctl_is_passed_on(want, SPI_IOC_RD_MODE32)) {
+		snprintf(want, sizeof(want), "ERR DEVICE spidev0.0: %s/spidev0.0 "
+		    "is not an spidev device (Inappropriate ioctl for device)",
+		    dir);
+		expect_reply(h, "spi xfer 0.0 00", want);
+	}
 	fixture_sh("mkdir '%s/spidev3.0'", dir);
 	snprintf(want, sizeof(want), "ERR DEVICE spidev3.0: cannot open "
 	    "%s/spidev3.0: Is a directory", dir);
