@@ -202,6 +202,47 @@ kill $holder; wait $holder 2>/dev/null
 expect "an offset past the end: ERR DEVICE ... out of range" \
 	'^DEVICE line 60: out of range' "$(q gpio read 60)"
 
+# ---- the pigpio front-end on the real chip -----------------------------------
+# pigpio's protocol spoken with bash alone (the guest has no pigpio client;
+# Debian 13 ships none): the package's service with [pigpio] listen drives
+# the gpio-sim chip.  The configuration is put back afterwards.
+pgport=8888
+le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) \
+	$(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+# pg CMD P1 P2: one request on its own connection; prints the result.
+pg() {
+	local r
+	exec 3<>/dev/tcp/127.0.0.1/$pgport || return 1
+	printf "$(le32 "$1")$(le32 "$2")$(le32 "$3")$(le32 0)" >&3
+	r=$(timeout 10 head -c 16 <&3 | od -An -t d4 -j 12 -N 4 | tr -d ' ')
+	exec 3<&-
+	echo "$r"
+}
+cp /etc/picmd/picmd.ini /var/tmp/picmd.ini.orig
+printf '\n[pigpio]\nlisten = 127.0.0.1:%s\nhwver = 0xd04170\npins = 17 22 24\n' \
+	$pgport >>/etc/picmd/picmd.ini
+check "picmdd -t accepts [pigpio]" picmdd -t -c /etc/picmd/picmd.ini
+systemctl restart picmd
+wait_for 60 active
+wait_for 30 sh -c "journalctl -u picmd -b --no-pager | grep -q 'listening on 127.0.0.1:$pgport (pigpio)'"
+expect "pigpio HWVER: the configured revision" '^13648240$' "$(pg 17 0 0)"
+expect "pigpio WRITE 24 1" '^0$' "$(pg 4 24 1)"
+expect "  the simulator sees line 24 high" '^1$' "$(simval 24)"
+expect "  pigpio READ 24" '^1$' "$(pg 3 24 0)"
+expect "pigpio MODES 22 input, PUD 22 up" '^0 0$' "$(pg 0 22 0) $(pg 2 22 2)"
+expect "  the pull reaches the simulator" '^pull-up$' "$(simpull 22)"
+expect "  pigpio READ 22: 1" '^1$' "$(pg 3 22 0)"
+expect "  pigpio MODEG 22: input" '^0$' "$(pg 1 22 0)"
+expect "pigpio WRITE 23 (not in pins): PI_NOT_PERMITTED" '^-41$' "$(pg 4 23 1)"
+expect "pigpio WRITE 60: PI_BAD_GPIO" '^-3$' "$(pg 4 60 1)"
+pg 5 24 128 >/dev/null
+saw=$(for i in $(seq 1 200); do simval 24; done | sort -u | tr -d '\n')
+expect "pigpio PWM 24 128: the simulator sees it toggle" '^01$' "$saw"
+expect "  pigpio WRITE 24 0 ends it" '^0 0$' "$(pg 4 24 0) $(sleep 0.1; simval 24)"
+cp /var/tmp/picmd.ini.orig /etc/picmd/picmd.ini
+systemctl restart picmd
+wait_for 60 active
+
 # ---- the i2c plugin on i2c-stub -------------------------------------------
 # The stub cannot do plain I2C transfers: the plugin's SMBus stand-ins
 # (docs/DEVICES.md) carry each command.  Its devices at 0x48 and 0x50
