@@ -746,12 +746,116 @@ ok_bytes(struct pigpio_state *ps, struct pg_req *q, unsigned part,
 	q->result = (int32_t)q->data.len;
 }
 
+/* The table of q's kind: SPI for SPIO, SPIC, SPIX, else I2C. */
+static struct pg_handle *
+table_of(struct pigpio_state *ps, const struct pg_req *q, unsigned *n)
+{
+	bool spi = q->w[0] == PG_SPIO || q->w[0] == PG_SPIC ||
+	    q->w[0] == PG_SPIX;
+
+	*n = spi ? PG_SPI_SLOTS : PG_I2C_SLOTS;
+	return spi ? ps->spi : ps->i2c;
+}
+
+/* A free handle, taken; NULL (q answered PI_NO_HANDLE) when none is. */
+static struct pg_handle *
+handle_new(struct pigpio_state *ps, struct pg_req *q)
+{
+	unsigned n;
+	struct pg_handle *t = table_of(ps, q, &n);
+
+	for (unsigned h = 0; h < n; h++) {
+		if (t[h].open)
+			continue;
+		memset(&t[h], 0, sizeof(t[h]));
+		t[h].open = true;
+		q->result = (int32_t)h;
+		q->arg = h;
+		return &t[h];
+	}
+	q->result = PG_NO_HANDLE;
+	return NULL;
+}
+
+/* The open handle p1 names; NULL (q answered PI_BAD_HANDLE) if none. */
+static struct pg_handle *
+handle_of(struct pigpio_state *ps, struct pg_req *q)
+{
+	unsigned n;
+	struct pg_handle *t = table_of(ps, q, &n);
+
+	if (q->w[1] >= n || !t[q->w[1]].open) {
+		q->result = PG_BAD_HANDLE;
+		return NULL;
+	}
+	return &t[q->w[1]];
+}
+
+/* SPIO or I2CO failed after all: give its handle back. */
+static void
+open_failed(struct pigpio_state *ps, struct pg_req *q)
+{
+	unsigned n;
+
+	table_of(ps, q, &n)[q->arg].open = false;
+}
+
+/* SPIC, I2CC */
+static void
+start_close(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
+    const uint8_t *ext)
+{
+	struct pg_handle *d;
+
+	(void)c;
+	(void)ext;
+	if ((d = handle_of(ps, q)) != NULL)
+		d->open = false;
+}
+
+/* Whether the space-separated list holds a word starting with want
+ * (followed by end, or by the word's end when end is NUL). */
+static bool
+listed(const char *list, const char *want, char end)
+{
+	size_t n = strlen(want);
+
+	for (const char *p = list; (p = strstr(p, want)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (end != '\0' ? p[n] == end :
+		    p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* pigpiod opens the device at SPIO and I2CO: picmd checks that it exists
+ * (spi devices, i2c buses), so a missing one fails there too. */
+static void
+ok_open(struct pigpio_state *ps, struct pg_req *q, unsigned part,
+    const char *payload)
+{
+	unsigned n;
+	const struct pg_handle *d = &table_of(ps, q, &n)[q->arg];
+	char want[24];
+	bool spi = q->w[0] == PG_SPIO;
+
+	(void)part;
+	if (spi)
+		snprintf(want, sizeof(want), "%u.%u", d->bus, d->dev);
+	else
+		snprintf(want, sizeof(want), "%u", d->bus);
+	if (listed(payload, want, spi ? '\0' : ':'))
+		return;
+	open_failed(ps, q);
+	q->result = spi ? PG_SPI_OPEN_FAILED : PG_I2C_OPEN_FAILED;
+}
+
 static void
 start_spio(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
     const uint8_t *ext)
 {
 	uint32_t flags = ext_u32(q, ext);
 	unsigned aux = flags >> 8 & 1;
+	struct pg_handle *d;
 
 	if (q->w[1] > (aux ? 2u : 1u)) {
 		q->result = PG_BAD_SPI_CHANNEL;
@@ -761,79 +865,23 @@ start_spio(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 		q->result = PG_BAD_SPI_SPEED;
 		return;
 	}
-	for (int h = 0; h < PG_SPI_SLOTS; h++) {
-		struct pg_spi *s = &ps->spi[h];
-
-		if (s->open)
-			continue;
-		s->open = true;
-		s->bus = aux;
-		s->cs = q->w[1];
-		s->baud = q->w[2];
-		s->mode = flags & 3;
-		q->result = h;
-		q->arg = (uint64_t)h;
-		/* pigpiod opens the device here: check that it exists. */
-		pg_run(c, q, "spi devices");
+	if ((d = handle_new(ps, q)) == NULL)
 		return;
-	}
-	q->result = PG_NO_HANDLE;
-}
-
-static void
-spio_undo(struct pigpio_state *ps, struct pg_req *q)
-{
-	ps->spi[q->arg].open = false;
-}
-
-static void
-ok_spio(struct pigpio_state *ps, struct pg_req *q, unsigned part,
-    const char *payload)
-{
-	const struct pg_spi *s = &ps->spi[q->arg];
-	char want[24];
-	size_t n;
-
-	(void)part;
-	n = (size_t)snprintf(want, sizeof(want), "%u.%u", s->bus, s->cs);
-	for (const char *p = payload; (p = strstr(p, want)) != NULL; p += n)
-		if ((p == payload || p[-1] == ' ') &&
-		    (p[n] == ' ' || p[n] == '\0'))
-			return;
-	spio_undo(ps, q);
-	q->result = PG_SPI_OPEN_FAILED;
-}
-
-static struct pg_spi *
-spi_of(struct pigpio_state *ps, struct pg_req *q)
-{
-	if (q->w[1] >= PG_SPI_SLOTS || !ps->spi[q->w[1]].open) {
-		q->result = PG_BAD_HANDLE;
-		return NULL;
-	}
-	return &ps->spi[q->w[1]];
-}
-
-static void
-start_spic(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
-    const uint8_t *ext)
-{
-	struct pg_spi *s;
-
-	(void)c;
-	(void)ext;
-	if ((s = spi_of(ps, q)) != NULL)
-		s->open = false;
+	d->bus = aux;
+	d->dev = q->w[1];
+	d->baud = q->w[2];
+	d->mode = flags & 3;
+	pg_run(c, q, "spi devices");
 }
 
 static void
 start_spix(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
     const uint8_t *ext)
 {
-	struct pg_spi *s;
+	struct pg_handle *d;
 	char *hex;
 
-	if ((s = spi_of(ps, q)) == NULL)
+	if ((d = handle_of(ps, q)) == NULL)
 		return;
 	if (q->w[3] == 0 || q->w[3] > 4096) {
 		q->result = PG_BAD_SPI_COUNT;
@@ -843,8 +891,8 @@ start_spix(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 		q->result = PG_NO_MEMORY;
 		return;
 	}
-	pg_run(c, q, "spi xfer %u.%u speed=%u mode=%u %s", s->bus, s->cs,
-	    s->baud, s->mode, hex);
+	pg_run(c, q, "spi xfer %u.%u speed=%u mode=%u %s", d->bus, d->dev,
+	    d->baud, d->mode, hex);
 	free(hex);
 }
 
@@ -852,95 +900,44 @@ static void
 start_i2co(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
     const uint8_t *ext)
 {
+	struct pg_handle *d;
+
 	(void)ext;
 	if (q->w[2] > 0x7f) {
 		q->result = PG_BAD_I2C_ADDR;
 		return;
 	}
-	for (int h = 0; h < PG_I2C_SLOTS; h++) {
-		struct pg_i2c *d = &ps->i2c[h];
-
-		if (d->open)
-			continue;
-		d->open = true;
-		d->bus = q->w[1];
-		d->addr = q->w[2];
-		q->result = h;
-		q->arg = (uint64_t)h;
-		pg_run(c, q, "i2c buses");
+	if ((d = handle_new(ps, q)) == NULL)
 		return;
-	}
-	q->result = PG_NO_HANDLE;
-}
-
-static void
-i2co_undo(struct pigpio_state *ps, struct pg_req *q)
-{
-	ps->i2c[q->arg].open = false;
-}
-
-static void
-ok_i2co(struct pigpio_state *ps, struct pg_req *q, unsigned part,
-    const char *payload)
-{
-	char want[16];
-	size_t n;
-
-	(void)part;
-	n = (size_t)snprintf(want, sizeof(want), "%u:", ps->i2c[q->arg].bus);
-	for (const char *p = payload; (p = strstr(p, want)) != NULL; p += n)
-		if (p == payload || p[-1] == ' ')
-			return;
-	i2co_undo(ps, q);
-	q->result = PG_I2C_OPEN_FAILED;
-}
-
-static struct pg_i2c *
-i2c_of(struct pigpio_state *ps, struct pg_req *q)
-{
-	if (q->w[1] >= PG_I2C_SLOTS || !ps->i2c[q->w[1]].open) {
-		q->result = PG_BAD_HANDLE;
-		return NULL;
-	}
-	return &ps->i2c[q->w[1]];
-}
-
-static void
-start_i2cc(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
-    const uint8_t *ext)
-{
-	struct pg_i2c *d;
-
-	(void)c;
-	(void)ext;
-	if ((d = i2c_of(ps, q)) != NULL)
-		d->open = false;
+	d->bus = q->w[1];
+	d->dev = q->w[2];
+	pg_run(c, q, "i2c buses");
 }
 
 static void
 start_i2crd(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
     const uint8_t *ext)
 {
-	struct pg_i2c *d;
+	struct pg_handle *d;
 
 	(void)ext;
-	if ((d = i2c_of(ps, q)) == NULL)
+	if ((d = handle_of(ps, q)) == NULL)
 		return;
 	if (q->w[2] == 0 || q->w[2] > 255) {
 		q->result = PG_BAD_PARAM;
 		return;
 	}
-	pg_run(c, q, "i2c read %u %#x %u", d->bus, d->addr, q->w[2]);
+	pg_run(c, q, "i2c read %u %#x %u", d->bus, d->dev, q->w[2]);
 }
 
 static void
 start_i2cwd(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
     const uint8_t *ext)
 {
-	struct pg_i2c *d;
+	struct pg_handle *d;
 	char *hex;
 
-	if ((d = i2c_of(ps, q)) == NULL)
+	if ((d = handle_of(ps, q)) == NULL)
 		return;
 	if (q->w[3] == 0) {
 		q->result = PG_BAD_PARAM;
@@ -950,7 +947,7 @@ start_i2cwd(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
 		q->result = PG_NO_MEMORY;
 		return;
 	}
-	pg_run(c, q, "i2c write %u %#x %s", d->bus, d->addr, hex);
+	pg_run(c, q, "i2c write %u %#x %s", d->bus, d->dev, hex);
 	free(hex);
 }
 
@@ -958,16 +955,16 @@ static void
 start_i2crb(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
     const uint8_t *ext)
 {
-	struct pg_i2c *d;
+	struct pg_handle *d;
 
 	(void)ext;
-	if ((d = i2c_of(ps, q)) == NULL)
+	if ((d = handle_of(ps, q)) == NULL)
 		return;
 	if (q->w[2] > 255) {
 		q->result = PG_BAD_PARAM;
 		return;
 	}
-	pg_run(c, q, "i2c readreg %u %#x %u", d->bus, d->addr, q->w[2]);
+	pg_run(c, q, "i2c readreg %u %#x %u", d->bus, d->dev, q->w[2]);
 }
 
 static void
@@ -984,15 +981,15 @@ start_i2cwb(struct pigpio_state *ps, struct conn *c, struct pg_req *q,
     const uint8_t *ext)
 {
 	uint32_t byte = ext_u32(q, ext);
-	struct pg_i2c *d;
+	struct pg_handle *d;
 
-	if ((d = i2c_of(ps, q)) == NULL)
+	if ((d = handle_of(ps, q)) == NULL)
 		return;
 	if (q->w[2] > 255 || byte > 255) {
 		q->result = PG_BAD_PARAM;
 		return;
 	}
-	pg_run(c, q, "i2c writereg %u %#x %u %02x", d->bus, d->addr, q->w[2],
+	pg_run(c, q, "i2c writereg %u %#x %u %02x", d->bus, d->dev, q->w[2],
 	    byte);
 }
 
@@ -1023,16 +1020,16 @@ static const struct pg_def defs[PG_NCOMMANDS] = {
 	[PG_PFG] = { start_pwm_get, NULL, NULL, 0, false },
 	[PG_PRRG] = { start_pwm_get, NULL, NULL, 0, false },
 	[PG_PIGPV] = { start_pigpv, NULL, NULL, 0, false },
-	[PG_I2CO] = { start_i2co, ok_i2co, i2co_undo, PG_I2C_OPEN_FAILED,
+	[PG_I2CO] = { start_i2co, ok_open, open_failed, PG_I2C_OPEN_FAILED,
 	    false },
-	[PG_I2CC] = { start_i2cc, NULL, NULL, PG_BAD_HANDLE, false },
+	[PG_I2CC] = { start_close, NULL, NULL, PG_BAD_HANDLE, false },
 	[PG_I2CRD] = { start_i2crd, ok_bytes, NULL, PG_I2C_READ_FAILED, true },
 	[PG_I2CWD] = { start_i2cwd, NULL, NULL, PG_I2C_WRITE_FAILED, false },
 	[PG_I2CRB] = { start_i2crb, ok_i2crb, NULL, PG_I2C_READ_FAILED, false },
 	[PG_I2CWB] = { start_i2cwb, NULL, NULL, PG_I2C_WRITE_FAILED, false },
-	[PG_SPIO] = { start_spio, ok_spio, spio_undo, PG_SPI_OPEN_FAILED,
+	[PG_SPIO] = { start_spio, ok_open, open_failed, PG_SPI_OPEN_FAILED,
 	    false },
-	[PG_SPIC] = { start_spic, NULL, NULL, PG_BAD_HANDLE, false },
+	[PG_SPIC] = { start_close, NULL, NULL, PG_BAD_HANDLE, false },
 	[PG_SPIX] = { start_spix, ok_bytes, NULL, PG_SPI_XFER_FAILED, true },
 	[PG_GDC] = { start_pwm_get, NULL, NULL, 0, false },
 	[PG_GPW] = { start_pwm_get, NULL, NULL, 0, false },

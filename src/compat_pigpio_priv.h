@@ -68,17 +68,12 @@ struct pg_notify {
 	bool		 paused;	/* NP */
 };
 
-/* SPI and I2C handles outlive the connection that opened them, as in
- * pigpiod: pigs opens a connection per command ("pigs spio ..." then
- * "pigs spix H ..."). */
-struct pg_spi {
+/* An SPI device (bus, cs, baud, mode) or an I2C one (bus, addr in dev).
+ * Handles outlive the connection that opened them, as in pigpiod: pigs
+ * opens a connection per command ("pigs spio ..." then "pigs spix H"). */
+struct pg_handle {
 	bool		 open;
-	unsigned	 bus, cs, baud, mode;
-};
-
-struct pg_i2c {
-	bool		 open;
-	unsigned	 bus, addr;
+	unsigned	 bus, dev, baud, mode;
 };
 
 struct pigpio_state {
@@ -86,8 +81,8 @@ struct pigpio_state {
 	struct pigpio_config	*cfg;		/* the one it started with */
 	struct pg_gpio		 gpio[PG_MAX_GPIO + 1];
 	struct pg_notify	 notify[PG_NOTIFY_SLOTS];
-	struct pg_spi		 spi[PG_SPI_SLOTS];
-	struct pg_i2c		 i2c[PG_I2C_SLOTS];
+	struct pg_handle	 spi[PG_SPI_SLOTS];
+	struct pg_handle	 i2c[PG_I2C_SLOTS];
 	uint64_t		 watching;	/* lines watched for NB */
 	uint64_t		 pins;		/* [pigpio] pins */
 	uint32_t		 hwver;

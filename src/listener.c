@@ -30,6 +30,19 @@ struct listener {
 	char			 bound[ENDPOINT_TEXT_MAX];
 };
 
+/* A client whose address a list does not name: closed and counted. */
+static void
+refuse(struct server *s, int fd, const struct sockaddr *sa, int salen,
+    const char *list)
+{
+	char peer[ENDPOINT_TEXT_MAX];
+
+	endpoint_format(sa, (socklen_t)salen, peer, sizeof(peer));
+	log_info("refused %s: not in %s", peer, list);
+	close(fd);
+	s->stats.denied_total++;
+}
+
 static void
 accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -46,21 +59,11 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	if (l->ep.family != AF_UNIX && s->cfg->nallow > 0 &&
 	    !cidr_match_any(s->cfg->allow, s->cfg->nallow, sa)) {
-		char peer[ENDPOINT_TEXT_MAX];
-
-		endpoint_format(sa, (socklen_t)salen, peer, sizeof(peer));
-		log_info("refused %s: not in [security] allow", peer);
-		close(fd);
-		s->stats.denied_total++;
+		refuse(s, fd, sa, salen, "[security] allow");
 		return;
 	}
 	if (l->pigpio && !pigpio_allows(s->pigpio, l->ep.family, sa)) {
-		char peer[ENDPOINT_TEXT_MAX];
-
-		endpoint_format(sa, (socklen_t)salen, peer, sizeof(peer));
-		log_info("refused %s: not in [pigpio] allow", peer);
-		close(fd);
-		s->stats.denied_total++;
+		refuse(s, fd, sa, salen, "[pigpio] allow");
 		return;
 	}
 	if (s->nclients >= (unsigned)s->cfg->max_clients ||
