@@ -389,10 +389,14 @@ expect "a loopback client needs the token too" 'DENIED' "$(q gpio chip)"
 expect "  and is served with it" '^backend=chip' "$(q -a /etc/picmd/token gpio chip)"
 touch $share/host-ready
 # The host watches line 23 and subscribes to it, then asks for edges: the
-# simulator makes them by pulling the line up, then down.
+# simulator makes them by pulling the line up, then (once the host has
+# the rising edge) down.
 if wait_for 180 sh -c "test -e $share/edge-go || test -e $share/host-done" &&
     [ -e $share/edge-go ]; then
 	echo pull-up >$simdir/sim_gpio23/pull
+	# The host says when the rising edge is in: two pulls in a row may
+	# reach the kernel as one interrupt (one falling event).
+	wait_for 60 test -e $share/edge-rising
 	echo pull-down >$simdir/sim_gpio23/pull
 	touch $share/edge-done
 fi
