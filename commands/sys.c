@@ -345,6 +345,28 @@ read_dt(picmd_ctx *ctx, const struct sys *st, const char *prop, char *buf,
 	return 0;
 }
 
+/*
+ * The revision code in the device tree (4 bytes, big-endian), where
+ * cpuinfo has no Revision line: Debian's own arm64 kernel on a Pi adds
+ * none.  buf stays empty when there is none either.
+ */
+static void
+dt_revision(const struct sys *st, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	unsigned char b[4];
+	FILE *fp;
+
+	if (sysfs_path(path, sizeof(path), "%s/firmware/devicetree/base/"
+	    "system/linux,revision", st->sysfs) == -1 ||
+	    (fp = fopen(path, "re")) == NULL)
+		return;
+	if (fread(b, 1, sizeof(b), fp) == sizeof(b))
+		snprintf(buf, size, "%x", (unsigned)b[0] << 24 |
+		    (unsigned)b[1] << 16 | (unsigned)b[2] << 8 | b[3]);
+	fclose(fp);
+}
+
 static void
 sys_info(picmd_ctx *ctx, int argc, const char *const *argv)
 {
@@ -384,6 +406,8 @@ sys_info(picmd_ctx *ctx, int argc, const char *const *argv)
 		append_kv(ctx, &first, "model", model);
 	if (serial[0] != '\0')
 		append_kv(ctx, &first, "serial", serial);
+	if (ci.revision[0] == '\0')
+		dt_revision(st, ci.revision, sizeof(ci.revision));
 	if (ci.revision[0] != '\0')
 		append_kv(ctx, &first, "revision", ci.revision);
 	append_kv(ctx, &first, "hostname", host);

@@ -64,6 +64,21 @@ put_dt(struct fx *fx, const char *prop, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
+/* system/linux,revision: 4 raw bytes. */
+static void
+put_revision(struct fx *fx, const char *bytes)
+{
+	char path[512];
+	FILE *fp;
+
+	fixture_sh("mkdir -p '%s/" DT "/system'", fx->tmp);
+	snprintf(path, sizeof(path), "%s/" DT "/system/linux,revision",
+	    fx->tmp);
+	assert_non_null(fp = fopen(path, "w"));
+	assert_int_equal(fwrite(bytes, 1, 4, fp), 4);
+	assert_int_equal(fclose(fp), 0);
+}
+
 /* A file becomes a directory, so reading it fails (EISDIR) even as root. */
 static void
 make_dir(struct fx *fx, const char *rel)
@@ -217,6 +232,12 @@ test_info(void **state)
 	    "model name\t: Some CPU @ 2.00GHz\n\n");
 	fx_expect(fx, "sys info", "OK hostname=raspberrypi "
 	    "kernel=6.6.51+rpt-rpi-v8");
+	/* A Pi 5 under Debian's own kernel: no Revision in cpuinfo, the
+	 * device tree's 4 big-endian bytes instead. */
+	put_revision(fx, "\x00\xd0\x41\x70");
+	fx_expect(fx, "sys info", "OK revision=d04170 hostname=raspberrypi "
+	    "kernel=6.6.51+rpt-rpi-v8");
+	remove_path(fx, "sysfs/firmware");
 	remove_path(fx, "procfs/cpuinfo");
 	fx_expect(fx, "sys info", "OK hostname=raspberrypi "
 	    "kernel=6.6.51+rpt-rpi-v8");
