@@ -24,9 +24,15 @@
 # on Debian 12, /usr/lib/udev/rules.d on 13) with PREFIX=/usr, and to
 # /etc/udev/rules.d otherwise (udev does not look in /usr/local).
 #
+# The Python package (python/picmd, docs/PYTHON.md) goes to Debian's
+# /usr/lib/python3/dist-packages with PREFIX=/usr, and to
+# $(PREFIX)/lib/python3.N/dist-packages otherwise (where Debian's python3
+# looks under /usr/local), with a dist-info naming its gpiozero pin
+# factory entry point.
+#
 # Each directory can be set on the command line: bindir sbindir plugindir
 # includedir mandir sysconfdir systemdsystemunitdir sysusersdir tmpfilesdir
-# udevrulesdir.
+# udevrulesdir pythondir.
 #
 # Without DESTDIR, as root, install also creates the picmd user
 # (systemd-sysusers), /run/picmd (systemd-tmpfiles), applies the udev
@@ -41,6 +47,14 @@ includedir	?= $(PREFIX)/include
 mandir		?= $(PREFIX)/share/man
 sysconfdir	?= /etc
 INSTALL		?= install
+PYTHON3		?= /usr/bin/python3
+ifeq ($(PREFIX),/usr)
+pythondir	?= /usr/lib/python3/dist-packages
+else
+pythondir	?= $(PREFIX)/lib/$(shell $(PYTHON3) -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null || echo python3)/dist-packages
+endif
+PY_SRCS		:= $(wildcard python/picmd/*.py)
+PY_DISTINFO	:= $(pythondir)/picmd-$(VERSION).dist-info
 
 ifeq ($(PREFIX),/usr)
 systemd_var	= $(or $(shell $(PKG_CONFIG) --variable=$(1) systemd 2>/dev/null),$(2))
@@ -106,6 +120,13 @@ define install_files
 	$(INSTALL) -m 0644 include/picmd/plugin.h $(DESTDIR)$(includedir)/picmd/
 	$(INSTALL) -m 0644 docs/picmd.1 $(DESTDIR)$(mandir)/man1/
 	$(INSTALL) -m 0644 docs/picmdd.8 $(DESTDIR)$(mandir)/man8/
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(pythondir)/picmd $(DESTDIR)$(PY_DISTINFO)
+	$(INSTALL) -m 0644 $(PY_SRCS) $(DESTDIR)$(pythondir)/picmd/
+	printf 'Metadata-Version: 2.1\nName: picmd\nVersion: %s\nSummary: %s\nRequires-Python: >=3.9\n' \
+		'$(VERSION)' 'Client library and gpiozero pin factory for picmd' \
+		> $(DESTDIR)$(PY_DISTINFO)/METADATA
+	printf '[gpiozero_pin_factories]\npicmd = picmd.gpiozero:PicmdFactory\n' \
+		> $(DESTDIR)$(PY_DISTINFO)/entry_points.txt
 	$(INSTALL_SED) systemd/picmd.service > $(DESTDIR)$(systemdsystemunitdir)/picmd.service
 	$(INSTALL_SED) systemd/picmd.socket > $(DESTDIR)$(systemdsystemunitdir)/picmd.socket
 	chmod 0644 $(DESTDIR)$(systemdsystemunitdir)/picmd.service \
@@ -155,6 +176,8 @@ uninstall:
 	rm -f $(DESTDIR)$(includedir)/picmd/plugin.h
 	rmdir $(DESTDIR)$(includedir)/picmd 2>/dev/null || true
 	rm -f $(DESTDIR)$(mandir)/man1/picmd.1 $(DESTDIR)$(mandir)/man8/picmdd.8
+	rm -rf $(DESTDIR)$(pythondir)/picmd $(DESTDIR)$(PY_DISTINFO)
+	rmdir -p $(DESTDIR)$(pythondir) 2>/dev/null || true
 	rm -f $(DESTDIR)$(systemdsystemunitdir)/picmd.service \
 		$(DESTDIR)$(systemdsystemunitdir)/picmd.socket \
 		$(DESTDIR)$(sysusersdir)/picmd.conf $(DESTDIR)$(tmpfilesdir)/picmd.conf \

@@ -21,7 +21,7 @@ cross="make pkg-config python3 qemu-user-static"
 # Build-Depends (with the tests' packages), debhelper, dpkg-buildpackage,
 # lintian, and what provides systemd.pc (where the units go): systemd-dev
 # from Debian 13 on, systemd before (systemd_pc_package, below).
-deb="$test build-essential debhelper dpkg-dev lintian"
+deb="$test build-essential debhelper dh-python dpkg-dev lintian"
 # A root of another Debian release (tools/suite-root.sh).
 suite_root="mmdebstrap debian-archive-keyring"
 # The VM leg (mk/vm.mk): qemu, the images (mmdebstrap, mkfs.ext4 -d), the

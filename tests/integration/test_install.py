@@ -33,6 +33,25 @@ PLUGIN_SOURCES = sorted(
      and name != "common"})
 
 
+# The Python package's modules, and the version the dist-info names.
+PY_MODULES = sorted(n for n in os.listdir(os.path.join(TOP, "python",
+                                                       "picmd"))
+                    if n.endswith(".py"))
+VERSION = re.search(r"^VERSION\s*:=\s*(\S+)", open(
+    os.path.join(TOP, "Makefile")).read(), re.M).group(1)
+
+
+def python_dir(prefix):
+    """Where make install puts the package: Debian's dist-packages for
+    /usr, else the one Debian's python3 reads under the prefix."""
+    if prefix == "/usr":
+        return "/usr/lib/python3/dist-packages"
+    ver = subprocess.run(["/usr/bin/python3", "-c", "import sys; print("
+                          "'python%d.%d' % sys.version_info[:2])"],
+                         stdout=subprocess.PIPE, check=True).stdout
+    return "%s/lib/%s/dist-packages" % (prefix, ver.decode().strip())
+
+
 def make(t, *args, check_status=True):
     """Run make at the top of the tree: (status, output)."""
     env = dict(os.environ)
@@ -107,6 +126,11 @@ def expected_files(prefix, unitdir, sysusersdir, tmpfilesdir):
     }
     for name in PLUGIN_SOURCES:
         want["%s/lib/picmd/commands/%s.so" % (prefix, name)] = 0o644
+    py = python_dir(prefix)
+    for name in PY_MODULES:
+        want["%s/picmd/%s" % (py, name)] = 0o644
+    for name in ("METADATA", "entry_points.txt"):
+        want["%s/picmd-%s.dist-info/%s" % (py, VERSION, name)] = 0o644
     return want
 
 
@@ -145,6 +169,19 @@ def test_install_with_prefix_usr(t):
     for path in ("/usr/lib/picmd/commands", "/usr/include/picmd",
                  "/etc/picmd"):
         check_eq(dirs[path], ("dir", 0o755), path)
+    # The Python package imports from there, and gpiozero finds its pin
+    # factory through the dist-info's entry point.
+    proc = subprocess.run(
+        ["/usr/bin/python3", "-c", "import picmd, importlib.metadata as m; "
+         "print(picmd.__file__); print([e.value for e in m.distribution("
+         "'picmd').entry_points if e.group == 'gpiozero_pin_factories'])"],
+        env=dict(os.environ, PYTHONPATH=dest + python_dir("/usr")),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = proc.stdout.decode()
+    check_eq(out.splitlines()[-1:], ["['picmd.gpiozero:PicmdFactory']"],
+             "the entry point (%s)" % out)
+    check(out.startswith(dest + python_dir("/usr") + "/picmd/"),
+          "imported from the install: %r" % out)
 
     unit = read(dest + unitdir + "/picmd.service")
     check_match(r"(?m)^ExecStartPre=/usr/sbin/picmdd -t -c "

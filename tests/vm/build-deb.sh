@@ -38,7 +38,8 @@ tar=$(tools/suite-root.sh "$suite" build/suite)
 key=$( { cat "$tar.recipe"; git ls-files -z --cached --others --exclude-standard \
 	-- . ':!tests/vm' |
 	xargs -0 sha256sum 2>/dev/null; } | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$out/key" 2>/dev/null)" = "$key" ] && ls "$out"/picmd_*.deb >/dev/null 2>&1 && [ -d "$out/commands" ]; then
+if [ "$(cat "$out/key" 2>/dev/null)" = "$key" ] && ls "$out"/picmd_*.deb >/dev/null 2>&1 &&
+	ls "$out"/python3-picmd_*.deb >/dev/null 2>&1 && [ -d "$out/commands" ]; then
 	ls "$out"/picmd_*.deb
 	exit 0
 fi
@@ -70,7 +71,8 @@ tools/suite-enter.sh "$root" \
 	echo "picmd-vm: make deb failed in the $suite root (log: $out/build.log)" >&2
 	exit 1
 }
-cp "$root"/root/picmd/build/deb/picmd_*.deb "$out/"
+cp "$root"/root/picmd/build/deb/picmd_*.deb \
+	"$root"/root/picmd/build/deb/python3-picmd_*.deb "$out/"
 # The test loads the plugins from the build's path in its root.
 cp "$root/root/picmd/build/tests/test_gpio_chip" "$out/"
 mkdir -p "$out/commands"

@@ -202,6 +202,25 @@ kill $holder; wait $holder 2>/dev/null
 expect "an offset past the end: ERR DEVICE ... out of range" \
 	'^DEVICE line 60: out of range' "$(q gpio read 60)"
 
+# ---- the Python package -------------------------------------------------------
+pydeb=$(ls $share/python3-picmd_*.deb 2>/dev/null | head -n 1)
+if [ -n "$pydeb" ]; then
+	cp "$pydeb" /var/tmp/
+	check "apt install ./$(basename "$pydeb") (offline)" \
+		timeout 300 apt-get install -y -q "/var/tmp/$(basename "$pydeb")"
+	expect "python3-picmd: gpio write and read on the chip through the service's Unix socket" \
+		'^1 1$' "$(timeout 30 python3 -c '
+import picmd
+with picmd.Client(unix="/run/picmd/picmd.sock") as c:
+    c.call("gpio", "write", 25, 1)
+    print(c.call("gpio", "read", 25), open("'"$simdir"'/sim_gpio25/value").read().strip())
+' 2>&1)"
+	expect "python3-picmd: its gpiozero pin factory entry point" 'picmd.gpiozero:PicmdFactory' \
+		"$(python3 -c 'import importlib.metadata as m; print([e.value for e in m.entry_points(group="gpiozero_pin_factories")])' 2>&1)"
+else
+	fail "python3-picmd" "no python3-picmd package in the share"
+fi
+
 # ---- the pigpio front-end on the real chip -----------------------------------
 # pigpio's protocol spoken with bash alone (the guest has no pigpio client;
 # Debian 13 ships none): the package's service with [pigpio] listen drives

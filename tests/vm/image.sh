@@ -32,7 +32,8 @@ security=$(echo "$mirror" | sed 's|/debian$|/debian-security|')
 # The package's run-time dependencies, by name (alternatives: the first).
 deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
 	sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep -v '^$' | sort -u | tr '\n' ',')
-base="passwd,systemd,systemd-sysv,udev,dbus,kmod,procps,iproute2,apt,gpiod,i2c-tools,libcmocka0"
+# python3: what python3-picmd needs, so that it installs offline too.
+base="passwd,systemd,systemd-sysv,udev,dbus,kmod,procps,iproute2,apt,gpiod,i2c-tools,libcmocka0,python3"
 case "$suite" in
 trixie)
 	kernel="linux-image-amd64/trixie-backports"

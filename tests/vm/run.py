@@ -18,6 +18,7 @@ does not finish, or on an image that cannot be made.
 
 import argparse
 import ctypes
+import glob
 import os
 import re
 import secrets
@@ -198,6 +199,9 @@ def one_suite(suite, args, tally):
     shutil.rmtree(rundir, ignore_errors=True)
     os.makedirs(share)
     shutil.copy(deb, share)
+    for py in glob.glob(os.path.join(os.path.dirname(deb),
+                                     "python3-picmd_*.deb")):
+        shutil.copy(py, share)
     shutil.copy(os.path.join(VM, "guest.sh"), share)
     shutil.copy(os.path.join(TOP, "systemd", "dropins", "lan.conf"), share)
     pkg = os.path.dirname(deb)
