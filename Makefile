@@ -125,6 +125,7 @@ TEST_PLUGIN_SRCS := $(wildcard tests/plugins/*.c)
 TEST_PLUGINS	:= $(TEST_PLUGIN_SRCS:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so)
 
 .PHONY: all deps deps-test run test check check-unit check-integration \
+	check-python \
 	test-asan clean deps-fuzz deps-valgrind fuzz fuzz-build fuzz-regress \
 	test-valgrind
 
@@ -192,7 +193,14 @@ check-unit: check-build
 check-integration: check-build
 	@python3 tests/integration/run.py --build $(BUILD)
 
-check: check-unit check-integration
+# The Python package's tests (tests/python/) against this build's daemon;
+# on the machine's own architecture only (they test the library, which
+# is the same everywhere).
+check-python: check-build
+	@PICMD_BUILD=$(BUILD) $(PYTHON3) -m unittest discover -s tests/python \
+		-t . $(if $(V),-v)
+
+check: check-unit check-integration $(if $(ARCH),,check-python)
 
 # "make test": the plain build, then ASan+UBSan.  "make test
 # SANITIZE=address|thread": that leg only (the variable reaches the

@@ -6,8 +6,10 @@
 set -eu
 
 build="gcc make pkg-config libc6-dev libevent-dev libinih-dev libgpiod-dev libedit-dev"
-# tmux: a real terminal for the client's prompt test.
-test="$build libcmocka-dev python3 tmux"
+# tmux: a real terminal for the client's prompt test.  gpiozero, venv, pip,
+# setuptools and wheel: the Python package's tests (its pin factory, and
+# "pip install ./python" into a virtual environment, offline).
+test="$build libcmocka-dev python3 tmux python3-gpiozero python3-venv python3-pip python3-setuptools python3-wheel"
 # libFuzzer is in Debian's compiler-rt package, next to clang's ASan/UBSan.
 fuzz="$build clang-14 libclang-rt-14-dev"
 valgrind="$test valgrind"
