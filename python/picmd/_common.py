@@ -13,7 +13,7 @@ from .protocol import parse_event, parse_reply, topic_matches
 
 log = logging.getLogger("picmd")
 
-DEFAULT_HOST = "127.0.0.1"
+DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 15769
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 5.0
@@ -21,7 +21,7 @@ KEEPALIVE_TAG_PREFIX = "lease"
 
 
 class Settings:
-    """Where and how to connect, resolved like the C client's: explicit
+    """Where and how to connect: explicit
     arguments first, then PICMD_HOST, PICMD_PORT and PICMD_TOKEN."""
 
     def __init__(self, host=None, port=None, unix=None, token=None,
@@ -57,7 +57,7 @@ class Settings:
 def read_token_file(path):
     """The first line of the token file at path, without its line end.
     Raises OSError when it cannot be read, ValueError when it is empty."""
-    with open(path, encoding="utf-8") as f:
+    with open(os.path.expanduser(path), encoding="utf-8") as f:
         token = f.readline().rstrip("\r\n")
     if not token:
         raise ValueError("%s: no token in it" % path)

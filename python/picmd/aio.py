@@ -54,6 +54,7 @@ class EventStream:
         self._closed = False
 
     def push(self, event):
+        """Queue an event for the iterator (the client does this)."""
         self._queue.put_nowait(event)
 
     async def start(self):

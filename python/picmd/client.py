@@ -76,6 +76,7 @@ class EventStream:
         self._closed = False
 
     def push(self, event):
+        """Queue an event for the iterator (the client does this)."""
         self._queue.put(event)
 
     def get(self, timeout=None):
@@ -121,8 +122,8 @@ class Client:
     Client(host=None, port=None, unix=None, token=None, token_file=None,
     timeout=5.0, reconnect=True)
 
-    - host, port: TCP endpoint; default $PICMD_HOST or 127.0.0.1 and
-      $PICMD_PORT or 15769 (as the C client).
+    - host, port: TCP endpoint; default $PICMD_HOST or localhost and
+      $PICMD_PORT or 15769 (the variables of the picmd command).
     - unix: path of the daemon's Unix socket, used instead of TCP.
     - token, token_file: sent with AUTH on every connect; default
       $PICMD_TOKEN.  token_file's first line is the token.
@@ -597,19 +598,25 @@ class Client:
     def _on_untagged(self, conn, reply):
         """Every request is tagged, so an untagged reply is the daemon's
         TOOLONG for a line it could not read: it belongs to the first
-        request sent longer than the limit it names."""
+        request sent longer than the limit it names.  Every earlier
+        request has been answered, and the daemon reads nothing after it
+        and closes: the requests still waiting never ran, so they go out
+        again on the next connection."""
         limit = _common.toolong_limit(reply)
         if limit is None:
             return
         with self._cond:
-            for tag, call in self._calls.items():
-                if call.conn is conn and len(call.data) - 1 > limit:
-                    del self._calls[tag]
-                    break
-            else:
-                call = None
-        if call is not None:
+            waiting = [c for c in self._calls.values() if c.conn is conn]
+            long = [c for c in waiting if len(c.data) - 1 > limit][:1]
+            for call in long:
+                del self._calls[call.tag]
+            for call in reversed(waiting):
+                if call not in long and call.tag.startswith("p"):
+                    call.conn = None
+                    self._outq.appendleft(call)
+        for call in long:
             _settle(call.future, exc=TooLongError(reply.text))
+        self._lost(conn)
 
     def _lost(self, conn):
         """conn is dead: close it and fail what was in flight on it."""
