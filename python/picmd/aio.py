@@ -29,6 +29,11 @@ _STOP = object()
 _LINE_LIMIT = 1 << 20
 
 
+class _Unread(ConnectionLost):
+    """The daemon closed after a TOOLONG line without reading this call:
+    it never ran and goes out again."""
+
+
 class _Conn:
     def __init__(self, reader, writer):
         self.reader = reader
@@ -127,6 +132,7 @@ class Client:
         self._tasks = set()
         self._callbacks = None
         self._dispatcher = None
+        self._reconnector = None
 
     # ---- connecting ----
 
@@ -224,8 +230,12 @@ class Client:
         wait = self.timeout if timeout is None else timeout
         deadline = None if wait is None else time.monotonic() + wait
         format_request(words)               # unsendable: raise at once
-        conn = await self._wait_connected(deadline)
-        return await self._request(conn, words, _left(deadline))
+        while True:
+            conn = await self._wait_connected(deadline)
+            try:
+                return await self._request(conn, words, _left(deadline))
+            except _Unread:
+                continue
 
     def call_async(self, *words, timeout=None):
         """Not a coroutine: start :meth:`call` as a task and return it."""
@@ -301,21 +311,29 @@ class Client:
                     future.set_exception(reply.error())
 
     def _on_toolong(self, conn, reply):
+        """As picmd.Client: the first call longer than the limit gets the
+        TOOLONG; the daemon read none of the later ones, which go out
+        again on the next connection."""
         limit = _common.toolong_limit(reply)
         if limit is None:
             return
+        found = False
         for tag, (future, owner, size) in list(self._calls.items()):
-            if owner is conn and size > limit:
-                del self._calls[tag]
-                if not future.done():
-                    future.set_exception(TooLongError(reply.text))
-                return
+            if owner is not conn or (not found and size <= limit):
+                continue
+            del self._calls[tag]
+            exc = _Unread() if found else TooLongError(reply.text)
+            found = True
+            if not future.done():
+                future.set_exception(exc)
+        self._lost(conn)
 
     def _lost(self, conn):
         if not conn.alive:
             return
         conn.alive = False
-        if self._conn is conn:
+        current = self._conn is conn
+        if current:
             self._conn = None
             self._up.clear()
         conn.writer.close()
@@ -325,9 +343,11 @@ class Client:
                 del self._calls[tag]
                 if not future.done():
                     future.set_exception(exc)
-        if self._settings.reconnect and not self._closed and \
-                self._conn is None:
-            self._spawn(self._reconnect())
+        # Only the connection in use starts the (one) reconnecting task;
+        # one that fails its handshake is that task's own business.
+        if current and self._settings.reconnect and not self._closed and \
+                (self._reconnector is None or self._reconnector.done()):
+            self._reconnector = self._spawn(self._reconnect())
 
     # ---- convenience ----
 

@@ -11,6 +11,7 @@ still running at exit is killed.  All waits are bounded.
 
 import atexit
 import os
+import random
 import re
 import shlex
 import shutil
@@ -38,6 +39,24 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                      "ThreadSanitizer")
 
 _running = []
+
+TOKEN = "py-token-0123"
+# What the random strings are made of: what needs quoting or escaping,
+# and multi-byte UTF-8.
+ALPHABET = ['a', 'Z', '0', '=', '#', '!', ' ', ' ', '"', '\\', '\t', '\n',
+            'ü', '€', '漢', '\U0001F600', "'", ';']
+
+
+def echoed(*words):
+    """What ECHO answers: the words joined by single spaces, with control
+    bytes (tab, newline) sent as spaces."""
+    return " ".join(words).replace("\t", " ").replace("\n", " ")
+
+
+def random_strings(n, seed):
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 24)))
+            for _ in range(n)]
 
 
 @atexit.register

@@ -7,7 +7,6 @@ leases and the failsafe when a client dies, and reconnecting after the
 daemon restarts."""
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -21,28 +20,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import daemon  # noqa: E402
-from daemon import WAIT, wait_until  # noqa: E402
+from daemon import (TOKEN, WAIT, echoed, random_strings,  # noqa: E402
+                    wait_until)
 
 import picmd  # noqa: E402
-
-TOKEN = "py-token-0123"
-# What the random strings are made of: what needs quoting or escaping,
-# and multi-byte UTF-8.
-ALPHABET = ['a', 'Z', '0', '=', '#', '!', ' ', ' ', '"', '\\', '\t', '\n',
-            'ü', '€', '漢', '\U0001F600', "'", ';']
-
-
-def echoed(*words):
-    """What ECHO answers: the words joined by single spaces, with control
-    bytes (tab, newline) sent as spaces."""
-    return " ".join(words).replace("\t", " ").replace("\n", " ")
-
-
-def random_strings(n, seed):
-    rnd = random.Random(seed)
-    return ["".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 24)))
-            for _ in range(n)]
-
 
 class ClientTest(unittest.TestCase):
     """One daemon for the class; a client per test."""
