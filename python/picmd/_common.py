@@ -190,9 +190,11 @@ class Registry:
         return topic_matches(pattern, topic)
 
 
-def classify(line):
-    """A line from the daemon: ("event", Event), ("reply", Reply), or
-    (None, None) for a line that is neither (logged)."""
+def classify(raw):
+    """A line from the daemon (bytes, without its LF): ("event", Event),
+    ("reply", Reply), or (None, None) for a line that is neither
+    (logged)."""
+    line = raw.rstrip(b"\r").decode("utf-8", "replace")
     try:
         if line.startswith("!"):
             return "event", parse_event(line)
@@ -200,6 +202,30 @@ def classify(line):
     except ProtocolError as e:
         log.warning("picmd: %s", e)
         return None, None
+
+
+class LineRouter:
+    """What both clients do with a line the daemon sent: an event goes to
+    the streams and the callbacks' queue (``_callbacks``, with
+    put_nowait), a tagged reply to ``_on_reply(reply)``, the untagged
+    TOOLONG to ``_on_toolong(conn, reply, limit)``.  ``_guard()`` is the
+    context that protects the registry."""
+
+    def _on_line(self, conn, raw):
+        kind, item = classify(raw)
+        if kind == "event":
+            with self._guard():
+                callbacks, streams = self._registry.targets(item)
+            for stream in streams:
+                stream.push(item)
+            for callback in callbacks:
+                self._callbacks.put_nowait((callback, item))
+        elif kind == "reply" and item.tag is not None:
+            self._on_reply(item)
+        elif kind == "reply":
+            limit = toolong_limit(item)
+            if limit is not None:
+                self._on_toolong(conn, item, limit)
 
 
 def toolong_limit(reply):

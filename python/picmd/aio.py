@@ -14,6 +14,7 @@ and the lease.  Calls in flight then raise ConnectionLost.
 """
 
 import asyncio
+import contextlib
 import inspect
 import itertools
 import socket
@@ -108,7 +109,7 @@ class EventStream:
         await self.close()
 
 
-class Client:
+class Client(_common.LineRouter):
     """An asyncio connection to picmdd; arguments as for
     :class:`picmd.Client`.  Creating it does not connect: ``await
     c.connect()`` or ``async with Client(...) as c`` does (raising
@@ -129,7 +130,8 @@ class Client:
         self._sub_lock = None
         self._drain_lock = None
         self._lease_ms = None
-        self._tasks = set()
+        self._tasks = set()         # the client's own tasks
+        self._calling = set()       # call_async's tasks
         self._callbacks = None
         self._dispatcher = None
         self._reconnector = None
@@ -212,10 +214,13 @@ class Client:
                 return
             await asyncio.sleep(delay)
 
-    def _spawn(self, coro):
+    def _spawn(self, coro, tasks=None):
+        """A task kept referenced until done; the client's own tasks
+        (tasks None) are cancelled by close(), the callers' are not."""
+        tasks = self._tasks if tasks is None else tasks
         task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
         return task
 
     # ---- requests ----
@@ -239,7 +244,8 @@ class Client:
 
     def call_async(self, *words, timeout=None):
         """Not a coroutine: start :meth:`call` as a task and return it."""
-        return self._spawn(self.call(*words, timeout=timeout))
+        return self._spawn(self.call(*words, timeout=timeout),
+                           self._calling)
 
     async def _wait_connected(self, deadline):
         if self._closed:
@@ -289,34 +295,27 @@ class Client:
                 raw = await conn.reader.readline()
                 if not raw.endswith(b"\n"):
                     break
-                self._on_line(conn, raw[:-1].rstrip(b"\r").decode(
-                    "utf-8", "replace"))
+                self._on_line(conn, raw[:-1])
         except (OSError, ValueError, asyncio.IncompleteReadError):
             pass
         finally:
             self._lost(conn)
 
-    def _on_line(self, conn, line):
-        kind, reply = _common.classify(line)
-        if kind == "event":
-            self._on_event(reply)
-        elif kind == "reply" and reply.tag is None:
-            self._on_toolong(conn, reply)
-        elif kind == "reply":
-            future = self._calls.pop(reply.tag, (None,))[0]
-            if future is not None and not future.done():
-                if reply.ok:
-                    future.set_result(reply.text)
-                else:
-                    future.set_exception(reply.error())
+    def _guard(self):
+        return contextlib.nullcontext()
 
-    def _on_toolong(self, conn, reply):
+    def _on_reply(self, reply):
+        future = self._calls.pop(reply.tag, (None,))[0]
+        if future is not None and not future.done():
+            if reply.ok:
+                future.set_result(reply.text)
+            else:
+                future.set_exception(reply.error())
+
+    def _on_toolong(self, conn, reply, limit):
         """As picmd.Client: the first call longer than the limit gets the
         TOOLONG; the daemon read none of the later ones, which go out
         again on the next connection."""
-        limit = _common.toolong_limit(reply)
-        if limit is None:
-            return
         found = False
         for tag, (future, owner, size) in list(self._calls.items()):
             if owner is not conn or (not found and size <= limit):
@@ -437,13 +436,6 @@ class Client:
         except Error:
             pass
 
-    def _on_event(self, event):
-        callbacks, streams = self._registry.targets(event)
-        for stream in streams:
-            stream.push(event)
-        for callback in callbacks:
-            self._callbacks.put_nowait((callback, event))
-
     async def _dispatch(self):
         while True:
             item = await self._callbacks.get()
@@ -501,6 +493,8 @@ class Client:
         self._closed = True
         if self._conn is not None:
             self._lost(self._conn)
+        if self._up is not None:
+            self._up.set()                  # waiters see it is closed
         for stream in list(self._registry.streams):
             stream.push(_STOP)
         current = asyncio.current_task()

@@ -116,7 +116,7 @@ class EventStream:
         self.close()
 
 
-class Client:
+class Client(_common.LineRouter):
     """A connection to picmdd, shared safely by many threads.
 
     Client(host=None, port=None, unix=None, token=None, token_file=None,
@@ -570,23 +570,16 @@ class Client:
                     continue
                 *lines, buf = buf.split(b"\n")
                 for raw in lines:
-                    self._on_line(conn, raw.rstrip(b"\r").decode(
-                        "utf-8", "replace"))
+                    self._on_line(conn, raw)
         except OSError:
             pass
         finally:
             self._lost(conn)
 
-    def _on_line(self, conn, line):
-        kind, reply = _common.classify(line)
-        if kind == "event":
-            self._on_event(reply)
-            return
-        if kind is None:
-            return
-        if reply.tag is None:
-            self._on_untagged(conn, reply)
-            return
+    def _guard(self):
+        return self._cond
+
+    def _on_reply(self, reply):
         with self._cond:
             call = self._calls.pop(reply.tag, None)
         if call is not None:
@@ -595,16 +588,13 @@ class Client:
             else:
                 _settle(call.future, exc=reply.error())
 
-    def _on_untagged(self, conn, reply):
+    def _on_toolong(self, conn, reply, limit):
         """Every request is tagged, so an untagged reply is the daemon's
         TOOLONG for a line it could not read: it belongs to the first
         request sent longer than the limit it names.  Every earlier
         request has been answered, and the daemon reads nothing after it
         and closes: the requests still waiting never ran, so they go out
         again on the next connection."""
-        limit = _common.toolong_limit(reply)
-        if limit is None:
-            return
         with self._cond:
             waiting = [c for c in self._calls.values() if c.conn is conn]
             long = [c for c in waiting if len(c.data) - 1 > limit][:1]
@@ -640,14 +630,6 @@ class Client:
             _settle(call.future, exc=exc)
 
     # ---- events ----
-
-    def _on_event(self, event):
-        with self._cond:
-            callbacks, streams = self._registry.targets(event)
-        for stream in streams:
-            stream.push(event)
-        for callback in callbacks:
-            self._callbacks.put((callback, event))
 
     def _start_dispatcher(self):
         with self._cond:

@@ -1,44 +1,35 @@
-"""The real picmdd for the Python package's tests.
+"""The real picmdd for the Python package's tests, through the
+integration tests' harness (tests/integration/harness.py), which starts
+it, collects its stderr and checks its exit.
 
 Daemon(config) writes a configuration (the test defaults: 127.0.0.1 on
-an ephemeral or chosen port, a Unix socket, the build's plugins; the
-given INI text overrides them key by key), starts $PICMD_BUILD/picmdd
-(default build/) on it, waits for "info: ready:" on its stderr and takes
-the port from "info: listening on 127.0.0.1:PORT".  stop() (SIGTERM,
-then the exit checks) and kill() (SIGKILL) end it by pid; every daemon
-still running at exit is killed.  All waits are bounded.
+an ephemeral or chosen port, a Unix socket, the build's plugins diag and
+gpio, the simulated chip; the given INI text overrides them key by key),
+starts $PICMD_BUILD/picmdd (default build/) on it and waits until it is
+ready.  stop() (SIGTERM, then the exit and sanitizer checks) and kill()
+(SIGKILL) end it by pid; every daemon still running at exit is killed.
+All waits are bounded.
 """
 
 import atexit
 import os
 import random
 import re
-import shlex
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "python"))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+
+import harness  # noqa: E402
 
 BUILD = os.path.join(TOP, os.environ.get("PICMD_BUILD", "build"))
-WRAPPER = shlex.split(os.environ.get("PICMD_TEST_EMULATOR", "")) + \
-    shlex.split(os.environ.get("PICMD_TEST_WRAPPER", ""))
-SLOW = 5.0 if WRAPPER else 1.0
-WAIT = 10.0 * SLOW          # one reply, one event, one log line
-READY = 20.0 * SLOW         # start-up
-EXIT = 15.0 * SLOW          # shutdown after SIGTERM
+SLOW = harness.SLOW
+WAIT = harness.IO_TIMEOUT           # one reply, one event, one log line
 
-SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
-                     "ThreadSanitizer")
-
-_running = []
+atexit.register(harness.kill_all_daemons)
 
 TOKEN = "py-token-0123"
 # What the random strings are made of: what needs quoting or escaping,
@@ -57,13 +48,6 @@ def random_strings(n, seed):
     rnd = random.Random(seed)
     return ["".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 24)))
             for _ in range(n)]
-
-
-@atexit.register
-def _kill_leftovers():
-    for proc in _running:
-        if proc.poll() is None:
-            proc.kill()
 
 
 def free_port():
@@ -91,98 +75,60 @@ def parse_ini(text):
     return sections
 
 
-def config_text(overrides="", port=0, unix=None):
+def config_text(ctx, overrides="", port=0, unix=None):
     """The test configuration: defaults, then overrides per key."""
-    listen = "127.0.0.1:%d" % port
-    if unix:
-        listen += ", unix:" + unix
-    sections = {
-        "server": {"listen": listen, "workers": "4"},
-        "plugins": {"dir": os.path.join(BUILD, "commands"),
-                    "load": "diag gpio"},
-        "log": {"level": "info"},
-        "gpio": {"backend": "sim"},
-    }
+    listen = "127.0.0.1:%d" % port + (", unix:" + unix if unix else "")
+    sections = {"gpio": {"backend": "sim"}}
     for name, keys in parse_ini(overrides).items():
         sections.setdefault(name, {}).update(keys)
-    return "".join("[%s]\n%s\n" % (name, "".join(
+    server = dict({"listen": listen}, **sections.pop("server", {}))
+    plugins = dict({"load": "diag gpio"}, **sections.pop("plugins", {}))
+    log = sections.pop("log", None)
+    extra = "".join("[%s]\n%s" % (name, "".join(
         "%s = %s\n" % kv for kv in keys.items()))
         for name, keys in sections.items())
+    return ctx.config_text(server=server, plugins=plugins, log=log,
+                           extra=extra)
 
 
 class Daemon:
-    """A running picmdd; .port, .unix (socket path), .stderr()."""
+    """A running picmdd: .port, .unix (socket path), .lines (stderr of
+    every start, in order), .stderr()."""
 
     def __init__(self, config="", port=0, unix=True):
-        picmdd = os.path.join(BUILD, "picmdd")
-        if not os.access(picmdd, os.X_OK):
+        self.ctx = harness.Context(BUILD)
+        if not os.access(self.ctx.picmdd, os.X_OK):
+            self.ctx.cleanup()
             raise AssertionError("%s is not built: run make check-build "
-                                 "(or set PICMD_BUILD)" % picmdd)
-        self.picmdd = picmdd
-        self.tmp = tempfile.mkdtemp(prefix="picmd-py-")
-        self.unix = os.path.join(self.tmp, "picmd.sock") if unix else None
-        self.config = os.path.join(self.tmp, "picmd.ini")
-        with open(self.config, "w") as f:
-            f.write(config_text(config, port, self.unix))
+                                 "(or set PICMD_BUILD)" % self.ctx.picmdd)
+        self.unix = self.ctx.path("picmd.sock") if unix else None
+        self.config = self.ctx.write_config(
+            config_text(self.ctx, config, port, self.unix))
         self._clients = []
-        self.proc = None
-        self.lines = []             # stderr of every start, in order
-        self.cond = threading.Condition()
-        self._reader = None
+        self._runs = []
         self.start()
 
     def start(self):
         """Start (again) on the same configuration file and wait until it
         is ready."""
-        if self._reader is not None:        # the last run's stderr is done
-            self._reader.join(EXIT)
-        mark, self.eof = len(self.lines), False
-        self.proc = subprocess.Popen(
-            WRAPPER + [self.picmdd, "-c", self.config],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, cwd=self.tmp)
-        _running.append(self.proc)
-        self.pid = self.proc.pid
-        self._reader = threading.Thread(target=self._read_stderr,
-                                        args=(self.proc,), daemon=True)
-        self._reader.start()
-        ready = self.wait_log("info: ready:", start=mark, timeout=READY)
-        ports = [int(m.group(1)) for m in (
-            re.search(r"info: listening on 127\.0\.0\.1:(\d+)$", line)
-            for line in self.lines[mark:ready]) if m]
-        if not ports:
-            raise AssertionError("picmdd logged no TCP listener:\n" +
-                                 self.stderr())
-        self.port = ports[0]
+        self.d = self.ctx.start(self.config)
+        self._runs.append(self.d)
+        self.port = self.d.port()
+        self.pid = self.d.pid
 
-    def _read_stderr(self, proc):
-        for raw in iter(proc.stderr.readline, b""):
-            with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip())
-                self.cond.notify_all()
-        proc.stderr.close()
-        with self.cond:
-            self.eof = True
-            self.cond.notify_all()
+    @property
+    def lines(self):
+        return [line for run in self._runs for line in run.lines]
 
     def stderr(self):
-        with self.cond:
-            return "\n".join(self.lines)
+        return "\n".join(self.lines)
 
     def wait_log(self, needle, start=0, timeout=WAIT):
-        """Index of the first stderr line from start holding needle."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for i in range(start, len(self.lines)):
-                    if needle in self.lines[i]:
-                        return i
-                start = max(start, len(self.lines))
-                left = deadline - time.monotonic()
-                if self.eof or left <= 0:
-                    raise AssertionError("no %r in picmdd's stderr:\n%s"
-                                         % (needle, "\n".join(self.lines)))
-                self.cond.wait(left)
+        """Index (in .lines) of the first line of the daemon's stderr
+        from start that holds needle."""
+        before = len(self.lines) - len(self.d.lines)
+        return before + self.d.wait_line(needle, max(0, start - before),
+                                         timeout)
 
     def client(self, **kw):
         """A picmd.Client on this daemon's TCP port (closed at stop)."""
@@ -202,35 +148,19 @@ class Daemon:
 
     def kill(self):
         """SIGKILL: the daemon vanishes without a drain."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(EXIT)
-        self._reader.join(EXIT)
+        self.d.proc.kill()
+        self.d.wait_exit()
+        self.d.finished = True
 
     def stop(self):
-        """Close the clients opened here, SIGTERM, and check the daemon
-        exits 0 with no sanitizer report; kill it after EXIT seconds.
-        Removes the temporary directory."""
+        """Close the clients opened here, SIGTERM, and check that the
+        daemon exits 0 with no sanitizer report (the harness kills it
+        when it does not exit in time); remove its directory."""
         for c in self._clients:
             c.close()
-        try:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    rc = self.proc.wait(EXIT)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(EXIT)
-                    raise AssertionError("picmdd did not exit after SIGTERM")
-                if rc != 0:
-                    raise AssertionError("picmdd exited %d:\n%s"
-                                         % (rc, self.stderr()))
-            bad = [m for m in SANITIZER_MARKERS if m in self.stderr()]
-            if bad:
-                raise AssertionError("sanitizer report in picmdd's "
-                                     "stderr:\n" + self.stderr())
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        problems = self.ctx.cleanup()
+        if problems:
+            raise AssertionError("\n".join(problems + [self.stderr()]))
 
 
 class TextClient:
@@ -256,14 +186,4 @@ class TextClient:
             self.sock.close()
 
 
-def wait_until(predicate, timeout=WAIT, what="condition"):
-    """Poll predicate() until it is true (bounded); returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError("%s not reached within %.1f s"
-                                 % (what, timeout))
-        time.sleep(0.02)
+wait_until = harness.wait_until
