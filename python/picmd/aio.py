@@ -273,19 +273,29 @@ class Client(_common.LineRouter):
             raise _common.lost_error(self._settings)
         future = asyncio.get_running_loop().create_future()
         self._calls[tag] = (future, conn, len(data) - 1)
+        deadline = None if wait is None else time.monotonic() + wait
+        conn.writer.write(data)
+        transport = conn.writer.transport
         try:
-            conn.writer.write(data)
-            async with self._drain_lock:
-                await conn.writer.drain()
-        except (OSError, RuntimeError):
-            self._lost(conn)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), wait)
+            if transport.get_write_buffer_size() > \
+                    transport.get_write_buffer_limits()[1]:
+                await asyncio.wait_for(self._drain(conn), wait)
+            return await asyncio.wait_for(asyncio.shield(future),
+                                          _left(deadline))
         except asyncio.TimeoutError:
             self._calls.pop(tag, None)
             raise CommandTimeout("no reply within %.3g s (client side); "
                                  "the command may still run"
                                  % wait) from None
+
+    async def _drain(self, conn):
+        """Wait while the daemon does not read (max_inflight); the reader
+        task goes on taking replies meanwhile."""
+        try:
+            async with self._drain_lock:
+                await conn.writer.drain()
+        except (OSError, RuntimeError):
+            self._lost(conn)
 
     # ---- reading ----
 

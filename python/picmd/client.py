@@ -185,9 +185,13 @@ class Client(_common.LineRouter):
         unsent = self._abandon(call)
         if call.future.done() and not call.future.cancelled():
             return call.future.result()
-        if unsent:
+        if unsent and not self.connected:
             raise self._settings.not_connected("not connected within "
                                                "%.3g s" % wait)
+        if unsent:
+            raise CommandTimeout("not sent within %.3g s: the daemon was "
+                                 "not reading (max_inflight); it did not "
+                                 "run" % wait)
         raise CommandTimeout("no reply within %.3g s (client side); the "
                              "command may still run" % wait)
 

@@ -116,11 +116,11 @@ class AioClientTest(AioCase):
             order.append(i)
             return reply
 
-        calls = [one("slow", ("diag", "sleep", 300))]
+        calls = [one("slow", ("diag", "sleep", 1000))]
         calls += [one(i, ("diag", "sleep", 1) if i % 2 else ("PING",))
                   for i in range(10000)]
         got = await asyncio.gather(*calls)
-        self.assertEqual(got[0], "slept 300")
+        self.assertEqual(got[0], "slept 1000")
         self.assertEqual(got[1:], ["slept 1" if i % 2 else "PONG"
                                    for i in range(10000)])
         self.assertNotEqual(order[0], "slow")
@@ -174,9 +174,9 @@ class AioClientTest(AioCase):
         await self.c.call("gpio", "release", 13)
 
     async def test_lease(self):
-        await self.c.lease(300)
-        # Four lease periods: the keep-alive task holds the lease.
-        await asyncio.sleep(1.2)
+        await self.c.lease(600)
+        # Three and a half lease periods: the keep-alive task holds the lease.
+        await asyncio.sleep(2.1)
         st = await self.c.stats()
         self.assertEqual((st["leases"], st["leases_lost_total"]), (1, 0))
         await self.c.lease(None)

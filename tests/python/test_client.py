@@ -124,7 +124,7 @@ class ClientTest(unittest.TestCase):
 
     def test_10000_pipelined_calls_complete_out_of_order(self):
         done = []
-        slow = self.c.call_async("diag", "sleep", 300)
+        slow = self.c.call_async("diag", "sleep", 1000)
         slow.add_done_callback(lambda f: done.append("slow"))
         futures = []
         for i in range(10000):
@@ -135,7 +135,7 @@ class ClientTest(unittest.TestCase):
         for i, f in enumerate(futures):
             self.assertEqual(f.result(60 * daemon.SLOW),
                              "slept 1" if i % 2 else "PONG")
-        self.assertEqual(slow.result(WAIT), "slept 300")
+        self.assertEqual(slow.result(WAIT), "slept 1000")
         wait_until(lambda: len(done) == 10001, what="all callbacks")
         self.assertNotEqual(done[0], "slow", "tagged replies wait for no one")
         self.assertNotEqual(done[:10000], list(range(10000)),
@@ -266,11 +266,11 @@ class ClientTest(unittest.TestCase):
 
     def test_lease_kept_alive_and_ended(self):
         watcher = self.d.text_client()
-        self.c.lease(300)
+        self.c.lease(600)
         self.assertIn(" leases=1 ", watcher.ask("STATS") + " ")
-        # Four lease periods of silence from the caller: the keep-alive
-        # holds it.  (Waiting for nothing to happen needs a wait.)
-        time.sleep(1.2)
+        # Three and a half lease periods of silence from the caller: the
+        # keep-alive holds it.  (Waiting for nothing to happen needs a wait.)
+        time.sleep(2.1)
         st = self.c.stats()
         self.assertEqual((st["leases"], st["leases_lost_total"]), (1, 0))
         self.c.lease(None)
