@@ -588,6 +588,10 @@ conn_run_next_untagged(struct conn *c)
 	struct server *s = c->srv;
 	struct request *r;
 
+	/* The deadline of the one started here counts from now: the cached
+	 * clock may be as old as the lines (this can run from the deadline
+	 * timer, when the one before timed out). */
+	s_now_update(s);
 	c->untagged_running = NULL;
 	TAILQ_FOREACH(r, &c->order, link) {
 		if (!r->held)
