@@ -16,6 +16,9 @@ make bench runs, with build/picmd-bench as the load generator:
   (i) the pigpio front-end (bench/pigpio_compat.py): pigpio's Python
       module reading a line beside the text protocol doing the same, and
       pigs beside the picmd client; skipped where Debian has no pigpio
+  (j) the Python package (bench/python_client.py), informational: calls
+      per second on one connection, sequential and pipelined, beside the
+      C load generator on one connection
 
 (a), (b) and (e) also run against redis-server (inline PING) and memcached
 (version) when they are installed, in the same run and alternating
@@ -47,6 +50,7 @@ import time
 
 import events as bench_events
 import pigpio_compat as bench_pigpio
+import python_client as bench_python
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -646,6 +650,12 @@ def bench(args):
         else:
             pg = None
             log("bench: (i) skipped: %s" % why_not)
+
+        # (j): the Python client beside the C one.
+        py = bench_python.scenario(
+            log, f["picmd"], lambda argv: pinned(argv, client_cpu),
+            lambda srv, depth: load(args, client_cpu, srv, 1, depth),
+            args.port, args.runs, args.seconds)
     finally:
         for srv in running.values():
             srv.stop(check=False)
@@ -700,6 +710,7 @@ def bench(args):
     bench_events.table_rows(t, ev)
     if pg is not None:
         bench_pigpio.table_rows(t, pg)
+    bench_python.table_rows(t, py)
     table = t.render(servers)
     memtab = "\n".join(
         ["| server | idle VmRSS KiB | anonymous | file-backed | with %d "
