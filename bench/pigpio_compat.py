@@ -67,7 +67,7 @@ print("rps=%.1f p50_us=%.1f p99_us=%.1f" % (
 def available():
     """None, or why (i) cannot run here."""
     if shutil.which("pigs") is None:
-        return "no pigs (pigpio-tools; Debian 13 has no pigpio)"
+        return "no pigs (Debian's pigpio-tools is not installed)"
     if subprocess.run([PYTHON, "-c", "import pigpio"],
                       stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL).returncode != 0:

@@ -50,8 +50,8 @@ systemd_pc_package() {
 }
 
 # The real pigpio clients the pigpio front-end is tested with
-# (tests/integration/test_pigpio.py): Debian 12 has them; Debian 13 has
-# no pigpio, and those tests skip there.
+# (tests/integration/test_pigpio.py): Debian 12 and 13 have them (13 lost
+# only the daemon, pigpiod); where a release has none, those tests skip.
 pigpio_clients() {
 	command -v apt-cache >/dev/null 2>&1 || return 0
 	apt_lists

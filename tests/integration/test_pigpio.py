@@ -3,8 +3,9 @@ simulated chip: the framing and the notification stream over raw
 sockets, then the real clients Debian 12 ships, unmodified: pigs, the
 pigpio Python module and gpiozero's PiGPIOFactory (python3-pigpio 1.78,
 pigpio-tools, python3-gpiozero 1.6.2, the versions Home Assistant's
-remote_rpi_gpio pins).  Debian 13 ships no pigpio: there the client tests
-skip and say so; the raw-socket tests run everywhere."""
+remote_rpi_gpio pins).  Debian 13 still ships these clients (only pigpiod
+is gone); where they are missing the client tests skip and say so; the
+raw-socket tests run everywhere."""
 
 import os
 import shutil
@@ -273,14 +274,14 @@ def test_config_checks(t):
 def need_clients(*what):
     """Skip unless Debian's pigpio clients are installed."""
     if "pigs" in what and shutil.which("pigs") is None:
-        raise Skip("no pigs (pigpio-tools): Debian 13 does not ship pigpio")
+        raise Skip("no pigs (Debian's pigpio-tools is not installed)")
     for module in [w for w in what if w != "pigs"]:
         if not os.access(PYTHON, os.X_OK) or subprocess.run(
                 [PYTHON, "-c", "import " + module],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL).returncode != 0:
-            raise Skip("no Python module %s (Debian 12: python3-%s; Debian "
-                       "13 does not ship pigpio)" % (module, module))
+            raise Skip("no Python module %s (Debian's python3-%s is not "
+                       "installed)" % (module, module))
 
 
 def pigs(d, *args):

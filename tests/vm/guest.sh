@@ -222,8 +222,8 @@ else
 fi
 
 # ---- the pigpio front-end on the real chip -----------------------------------
-# pigpio's protocol spoken with bash alone (the guest has no pigpio client;
-# Debian 13 ships none): the package's service with [pigpio] listen drives
+# pigpio's protocol spoken with bash alone (the guest image has no pigpio
+# client installed): the package's service with [pigpio] listen drives
 # the gpio-sim chip.  The configuration is put back afterwards.
 pgport=8888
 le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) \
