@@ -396,12 +396,44 @@ fx_teardown(void **state)
 }
 
 void
-fx_expect(struct fx *fx, const char *line, const char *want)
+harness_expect(struct harness *h, const char *line, const char *want)
 {
-	char *got = harness_run(fx->h, line);
+	char *got = harness_run(h, line);
 
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "request: %.200s\n", line);
 	assert_string_equal(got, want);
 	free(got);
+}
+
+void
+harness_expect_prefix(struct harness *h, const char *line, const char *want)
+{
+	char *got = harness_run(h, line);
+
+	if (strncmp(got, want, strlen(want)) != 0) {
+		fprintf(stderr, "request: %.200s\nreply:   %s\nwanted:  %s...\n",
+		    line, got, want);
+		fail();
+	}
+	free(got);
+}
+
+struct harness *
+harness_load_ok(const char *name, const char *section)
+{
+	struct harness *h = harness_load(name, section, NULL);
+
+	if (h == NULL)
+		fprintf(stderr, "%s", harness_last_errors());
+	assert_non_null(h);
+	return h;
+}
+
+void
+fx_expect(struct fx *fx, const char *line, const char *want)
+{
+	harness_expect(fx->h, line, want);
 }
 
 void

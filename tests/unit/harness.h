@@ -24,6 +24,14 @@ struct harness *harness_load(const char *name, const char *section,
  * line without its newline ("OK", "OK 1", "ERR DEVICE ..."), malloc'd.
  */
 char	*harness_run(struct harness *h, const char *line);
+/* harness_run(line) must answer want exactly, or start with it (for long
+ * messages); on a mismatch the request is printed before cmocka fails. */
+void	 harness_expect(struct harness *h, const char *line, const char *want);
+void	 harness_expect_prefix(struct harness *h, const char *line,
+	    const char *want);
+/* harness_load() that must succeed: prints the load problems and fails
+ * the test otherwise. */
+struct harness *harness_load_ok(const char *name, const char *section);
 /*
  * Whether the requests that follow come with admin rights (api->is_admin);
  * without, PICMD_CMD_ADMIN commands answer "ERR DENIED admin command", as

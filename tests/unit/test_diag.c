@@ -11,30 +11,21 @@
 #include "harness.h"
 
 static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static void
 test_sleep(void **state)
 {
 	struct harness *h = harness_load("diag", NULL, NULL);
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "diag sleep 0", "OK slept 0");
-	expect_reply(h, "#t DIAG SLEEP 5", "#t OK slept 5");
-	expect_reply(h, "diag sleep -1", "ERR ARGS milliseconds must be a "
+	harness_expect(h, "diag sleep 0", "OK slept 0");
+	harness_expect(h, "#t DIAG SLEEP 5", "#t OK slept 5");
+	harness_expect(h, "diag sleep -1", "ERR ARGS milliseconds must be a "
 	    "whole number from 0 to 60000");
-	expect_reply(h, "diag sleep 60001", "ERR ARGS milliseconds must be a "
+	harness_expect(h, "diag sleep 60001", "ERR ARGS milliseconds must be a "
 	    "whole number from 0 to 60000");
-	expect_reply(h, "diag sleep 1x", "ERR ARGS milliseconds must be a "
+	harness_expect(h, "diag sleep 1x", "ERR ARGS milliseconds must be a "
 	    "whole number from 0 to 60000");
-	expect_reply(h, "diag sleep", "ERR ARGS usage: diag sleep <ms>");
+	harness_expect(h, "diag sleep", "ERR ARGS usage: diag sleep <ms>");
 	harness_free(h);
 }
 
@@ -45,10 +36,10 @@ test_error(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "diag error device \"line\\nbroke\"",
+	harness_expect(h, "diag error device \"line\\nbroke\"",
 	    "ERR DEVICE line broke");
-	expect_reply(h, "diag error BUSY", "ERR BUSY diag error");
-	expect_reply(h, "diag error NOPE", "ERR ARGS unknown code 'NOPE'");
+	harness_expect(h, "diag error BUSY", "ERR BUSY diag error");
+	harness_expect(h, "diag error NOPE", "ERR ARGS unknown code 'NOPE'");
 	harness_free(h);
 }
 

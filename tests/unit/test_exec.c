@@ -32,15 +32,6 @@
 
 #define FX(name) TEST_FIXTURES "/exec/" name
 
-static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
 static long
 now_ms(void)
 {
@@ -136,12 +127,12 @@ test_ok_output(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "args", "OK [fixed]");
-	expect_reply(h, "#7 ARGS one two", "#7 OK [fixed][one][two]");
+	harness_expect(h, "args", "OK [fixed]");
+	harness_expect(h, "#7 ARGS one two", "#7 OK [fixed][one][two]");
 	/* An empty first line is a bare OK. */
-	expect_reply(h, "bare", "OK");
+	harness_expect(h, "bare", "OK");
 	/* First line only, without its CRLF and trailing blanks. */
-	expect_reply(h, "lines", "OK first line");
+	harness_expect(h, "lines", "OK first line");
 	harness_free(h);
 	assert_no_children();
 }
@@ -163,7 +154,7 @@ test_stdin(void **state)
 	assert_true((saved = dup(0)) >= 0);
 	assert_int_equal(dup2(p[0], 0), 0);
 	/* cat reads end of file at once instead of hanging. */
-	expect_reply(h, "stdin", "OK /dev/null");
+	harness_expect(h, "stdin", "OK /dev/null");
 	assert_int_equal(dup2(saved, 0), 0);
 	close(saved);
 	close(p[0]);
@@ -181,9 +172,9 @@ test_no_shell(void **state)
 	(void)state;
 	assert_non_null(h);
 	/* Every word arrives verbatim: no expansion, splitting or globbing. */
-	expect_reply(h, "args \"a b\" $(id) ; `id` $HOME * 'q' \"x\\\"y\" |",
+	harness_expect(h, "args \"a b\" $(id) ; `id` $HOME * 'q' \"x\\\"y\" |",
 	    "OK [a b][$(id)][;][`id`][$HOME][*]['q'][x\"y][|]");
-	expect_reply(h, "args \"\" \"tab\\there\"", "OK [][tab here]");
+	harness_expect(h, "args \"\" \"tab\\there\"", "OK [][tab here]");
 	harness_free(h);
 	assert_no_children();
 }
@@ -199,13 +190,13 @@ test_fixed_args(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "q", "OK [a b][c\"d][plain][]");
-	expect_reply(h, "q x", "OK [a b][c\"d][plain][][x]");
-	expect_reply(h, "c", "OK [kept]");
+	harness_expect(h, "q", "OK [a b][c\"d][plain][]");
+	harness_expect(h, "q x", "OK [a b][c\"d][plain][][x]");
+	harness_expect(h, "c", "OK [kept]");
 	/* Multi-word names, written with a space or a dot. */
-	expect_reply(h, "fan on 3", "OK [on][3]");
-	expect_reply(h, "FAN ON", "OK [on]");
-	expect_reply(h, "cpu temp", "OK [temp]");
+	harness_expect(h, "fan on 3", "OK [on][3]");
+	harness_expect(h, "FAN ON", "OK [on]");
+	harness_expect(h, "cpu temp", "OK [temp]");
 	harness_free(h);
 }
 
@@ -223,7 +214,7 @@ test_output_limit(void **state)
 	strcpy(want, "OK ");
 	memset(want + 3, 'x', 100);
 	want[103] = '\0';
-	expect_reply(h, "huge", want);
+	harness_expect(h, "huge", want);
 	harness_free(h);
 
 	/* The default keeps 4096 bytes. */
@@ -245,11 +236,11 @@ test_utf8_cut(void **state)
 	/* "h" + 3 two-byte characters; 4 bytes would split the second. */
 	assert_non_null(h = harness_load("exec", "max_output = 4\n"
 	    "u = " FX("utf8.sh"), NULL));
-	expect_reply(h, "u", "OK h\303\251");
+	harness_expect(h, "u", "OK h\303\251");
 	harness_free(h);
 	assert_non_null(h = harness_load("exec", "max_output = 5\n"
 	    "u = " FX("utf8.sh"), NULL));
-	expect_reply(h, "u", "OK h\303\251\303\251");
+	harness_expect(h, "u", "OK h\303\251\303\251");
 	harness_free(h);
 }
 
@@ -263,9 +254,9 @@ test_failures(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "fail", "ERR DEVICE sensor not found");
-	expect_reply(h, "quiet", "ERR DEVICE exited with status 7");
-	expect_reply(h, "killed", "ERR DEVICE killed by signal 9 (SIGKILL)");
+	harness_expect(h, "fail", "ERR DEVICE sensor not found");
+	harness_expect(h, "quiet", "ERR DEVICE exited with status 7");
+	harness_expect(h, "killed", "ERR DEVICE killed by signal 9 (SIGKILL)");
 	harness_free(h);
 	assert_no_children();
 }
@@ -283,7 +274,7 @@ test_spawn_failure(void **state)
 	assert_int_equal(chmod(path, 0755), 0);
 	assert_true(asprintf(&section, "gone = %s\n", path) > 0);
 	assert_non_null(h = harness_load("exec", section, NULL));
-	expect_reply(h, "gone", "OK hi");
+	harness_expect(h, "gone", "OK hi");
 	assert_int_equal(unlink(path), 0);
 	free(section);
 	assert_true(asprintf(&section, "ERR DEVICE cannot run %s: No such "
@@ -292,9 +283,9 @@ test_spawn_failure(void **state)
 	 * CLONE_VM|CLONE_VFORK child as a plain fork, so the exec error
 	 * cannot reach the parent: the child exits 127 instead. */
 	if (getenv("PICMD_TEST_EMULATOR") != NULL)
-		expect_reply(h, "gone", "ERR DEVICE exited with status 127");
+		harness_expect(h, "gone", "ERR DEVICE exited with status 127");
 	else
-		expect_reply(h, "gone", section);
+		harness_expect(h, "gone", section);
 	harness_free(h);
 	free(section);
 	free(path);
@@ -316,7 +307,7 @@ test_timeout(void **state)
 	assert_non_null(h);
 	assert_true(asprintf(&line, "sleepy %s", dir) > 0);
 	t0 = now_ms();
-	expect_reply(h, line, "ERR TIMEOUT sleepy timed out after 200 ms");
+	harness_expect(h, line, "ERR TIMEOUT sleepy timed out after 200 ms");
 	took = now_ms() - t0;
 	/* SIGTERM worked, so no wait for the SIGKILL grace period. */
 	assert_true(took >= 190);
@@ -327,7 +318,7 @@ test_timeout(void **state)
 
 	/* Output closed early is not the end: the timeout still applies. */
 	t0 = now_ms();
-	expect_reply(h, "mute", "ERR TIMEOUT mute timed out after 200 ms");
+	harness_expect(h, "mute", "ERR TIMEOUT mute timed out after 200 ms");
 	assert_true(now_ms() - t0 < 650);
 	assert_no_children();
 	harness_free(h);
@@ -348,7 +339,7 @@ test_sigkill(void **state)
 	assert_non_null(h);
 	assert_true(asprintf(&line, "stubborn %s", dir) > 0);
 	t0 = now_ms();
-	expect_reply(h, line, "ERR TIMEOUT stubborn timed out after 100 ms");
+	harness_expect(h, line, "ERR TIMEOUT stubborn timed out after 100 ms");
 	took = now_ms() - t0;
 	/* SIGTERM was ignored: the 500 ms grace, then SIGKILL. */
 	assert_true(took >= 550);
@@ -452,7 +443,7 @@ test_parallel(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "slow x", "OK done x");	/* settles the table first */
+	harness_expect(h, "slow x", "OK done x");	/* settles the table first */
 	t0 = now_ms();
 	for (int i = 0; i < 4; i++) {
 		p[i].h = h;
@@ -579,7 +570,7 @@ test_empty(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "x", "ERR UNKNOWN unknown");
+	harness_expect(h, "x", "ERR UNKNOWN unknown");
 	harness_free(h);
 }
 

@@ -24,31 +24,6 @@
 /* The selection function is pure; test it directly. */
 #include "../../commands/gpio/chipsel.c"
 
-static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	if (strcmp(got, want) != 0)
-		fprintf(stderr, "request: %s\n", line);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-/* The reply starts with want (for long messages). */
-static void
-expect_prefix(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	if (strncmp(got, want, strlen(want)) != 0) {
-		fprintf(stderr, "request: %s\nreply:   %s\nwanted:  %s...\n",
-		    line, got, want);
-		fail();
-	}
-	free(got);
-}
-
 static struct harness *
 load_sim(void)
 {
@@ -75,25 +50,25 @@ test_read_write(void **state)
 	struct harness *h = load_sim();
 
 	(void)state;
-	expect_reply(h, "gpio write 17 1", "OK");
-	expect_reply(h, "gpio read 17", "OK 1");
-	expect_reply(h, "gpio write GPIO17 0", "OK");
-	expect_reply(h, "gpio read gpio17", "OK 0");
-	expect_reply(h, "gpio read BCM17", "OK 0");
-	expect_reply(h, "#t GPIO READ Gpio17", "#t OK 0");
+	harness_expect(h, "gpio write 17 1", "OK");
+	harness_expect(h, "gpio read 17", "OK 1");
+	harness_expect(h, "gpio write GPIO17 0", "OK");
+	harness_expect(h, "gpio read gpio17", "OK 0");
+	harness_expect(h, "gpio read BCM17", "OK 0");
+	harness_expect(h, "#t GPIO READ Gpio17", "#t OK 0");
 	/* An output keeps its level between commands: it stays held. */
-	expect_reply(h, "gpio info 17", "OK offset=17 name=GPIO17 "
+	harness_expect(h, "gpio info 17", "OK offset=17 name=GPIO17 "
 	    "direction=out value=0 bias=unknown used=yes consumer=picmd "
 	    "edges=2");
 	/* Reading a line nobody holds borrows it and gives it back. */
-	expect_reply(h, "gpio read 5", "OK 0");
-	expect_reply(h, "gpio sim-set 5 1", "OK");
-	expect_reply(h, "gpio read 5", "OK 1");
-	expect_reply(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=in "
+	harness_expect(h, "gpio read 5", "OK 0");
+	harness_expect(h, "gpio sim-set 5 1", "OK");
+	harness_expect(h, "gpio read 5", "OK 1");
+	harness_expect(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=in "
 	    "value=- bias=unknown used=no consumer=- edges=1");
-	expect_reply(h, "gpio write 0 1", "OK");
-	expect_reply(h, "gpio write 53 1", "OK");
-	expect_reply(h, "gpio read 53", "OK 1");
+	harness_expect(h, "gpio write 0 1", "OK");
+	harness_expect(h, "gpio write 53 1", "OK");
+	harness_expect(h, "gpio read 53", "OK 1");
 	harness_free(h);
 }
 
@@ -103,65 +78,65 @@ test_bad_input(void **state)
 	struct harness *h = load_sim();
 
 	(void)state;
-	expect_reply(h, "gpio read x", "ERR ARGS unknown line 'x': give a "
+	harness_expect(h, "gpio read x", "ERR ARGS unknown line 'x': give a "
 	    "number 0 to 53 or a line name such as GPIO17 (gpio list shows "
 	    "them)");
-	expect_reply(h, "gpio read \"\"", "ERR ARGS unknown line '': give a "
+	harness_expect(h, "gpio read \"\"", "ERR ARGS unknown line '': give a "
 	    "number 0 to 53 or a line name such as GPIO17 (gpio list shows "
 	    "them)");
-	expect_reply(h, "gpio read GPIOX", "ERR ARGS unknown line 'GPIOX': "
+	harness_expect(h, "gpio read GPIOX", "ERR ARGS unknown line 'GPIOX': "
 	    "give a number 0 to 53 or a line name such as GPIO17 (gpio list "
 	    "shows them)");
 	/* Out of range is the chip's answer (issue 4: ERR DEVICE). */
-	expect_reply(h, "gpio read 54", "ERR DEVICE line 54: out of range: "
+	harness_expect(h, "gpio read 54", "ERR DEVICE line 54: out of range: "
 	    "sim has lines 0 to 53");
-	expect_reply(h, "gpio write GPIO60 1", "ERR DEVICE line 60: out of "
+	harness_expect(h, "gpio write GPIO60 1", "ERR DEVICE line 60: out of "
 	    "range: sim has lines 0 to 53");
-	expect_reply(h, "gpio read -1", "ERR ARGS bad line number '-1': "
+	harness_expect(h, "gpio read -1", "ERR ARGS bad line number '-1': "
 	    "lines are 0 to 53");
-	expect_reply(h, "gpio read +3", "ERR ARGS bad line number '+3': "
+	harness_expect(h, "gpio read +3", "ERR ARGS bad line number '+3': "
 	    "lines are 0 to 53");
-	expect_reply(h, "gpio read 17abc", "ERR ARGS bad line number "
+	harness_expect(h, "gpio read 17abc", "ERR ARGS bad line number "
 	    "'17abc': lines are 0 to 53");
-	expect_reply(h, "gpio read 0x11", "ERR ARGS bad line number '0x11': "
+	harness_expect(h, "gpio read 0x11", "ERR ARGS bad line number '0x11': "
 	    "lines are 0 to 53");
-	expect_reply(h, "gpio read 99999999999999999999999", "ERR ARGS bad "
+	harness_expect(h, "gpio read 99999999999999999999999", "ERR ARGS bad "
 	    "line number '99999999999999999999999': lines are 0 to 53");
-	expect_reply(h, "gpio read GPIO17x", "ERR ARGS bad line number "
+	harness_expect(h, "gpio read GPIO17x", "ERR ARGS bad line number "
 	    "'GPIO17x': lines are 0 to 53");
-	expect_reply(h, "gpio write 17 2", "ERR ARGS level must be 0 or 1, "
+	harness_expect(h, "gpio write 17 2", "ERR ARGS level must be 0 or 1, "
 	    "not '2'");
-	expect_reply(h, "gpio write 17 on", "ERR ARGS level must be 0 or 1, "
+	harness_expect(h, "gpio write 17 on", "ERR ARGS level must be 0 or 1, "
 	    "not 'on'");
-	expect_reply(h, "gpio write 17", "ERR ARGS usage: gpio write <line> "
+	harness_expect(h, "gpio write 17", "ERR ARGS usage: gpio write <line> "
 	    "0|1 [lease]");
-	expect_reply(h, "gpio read", "ERR ARGS usage: gpio read <line>");
-	expect_reply(h, "gpio list all", "ERR ARGS usage: gpio list");
-	expect_reply(h, "gpio mode 17 sideways", "ERR ARGS mode must be in "
+	harness_expect(h, "gpio read", "ERR ARGS usage: gpio read <line>");
+	harness_expect(h, "gpio list all", "ERR ARGS usage: gpio list");
+	harness_expect(h, "gpio mode 17 sideways", "ERR ARGS mode must be in "
 	    "or out, not 'sideways'");
-	expect_reply(h, "gpio mode 17 in sideways", "ERR ARGS pull must be "
+	harness_expect(h, "gpio mode 17 in sideways", "ERR ARGS pull must be "
 	    "pull-up, pull-down or no-pull, not 'sideways'");
-	expect_reply(h, "gpio mode 17 in pull-up extra", "ERR ARGS usage: "
+	harness_expect(h, "gpio mode 17 in pull-up extra", "ERR ARGS usage: "
 	    "gpio mode <line> in|out [pull-up|pull-down|no-pull]");
-	expect_reply(h, "gpio pulse 17 0", "ERR ARGS pulse length must be a "
+	harness_expect(h, "gpio pulse 17 0", "ERR ARGS pulse length must be a "
 	    "whole number of milliseconds from 1 to 60000");
-	expect_reply(h, "gpio pulse 17 60001", "ERR ARGS pulse length must "
+	harness_expect(h, "gpio pulse 17 60001", "ERR ARGS pulse length must "
 	    "be a whole number of milliseconds from 1 to 60000");
-	expect_reply(h, "gpio pulse 17 -5", "ERR ARGS pulse length must be "
+	harness_expect(h, "gpio pulse 17 -5", "ERR ARGS pulse length must be "
 	    "a whole number of milliseconds from 1 to 60000");
-	expect_reply(h, "gpio pulse 17 1.5", "ERR ARGS pulse length must be "
+	harness_expect(h, "gpio pulse 17 1.5", "ERR ARGS pulse length must be "
 	    "a whole number of milliseconds from 1 to 60000");
-	expect_reply(h, "gpio pulse 17 10 2", "ERR ARGS level must be 0 or "
+	harness_expect(h, "gpio pulse 17 10 2", "ERR ARGS level must be 0 or "
 	    "1, not '2'");
 	/* The harness gives a command 10 s: a 20 s pulse cannot finish. */
-	expect_prefix(h, "gpio pulse 17 20000", "ERR ARGS a 20000 ms pulse "
+	harness_expect_prefix(h, "gpio pulse 17 20000", "ERR ARGS a 20000 ms pulse "
 	    "does not fit in the ");
-	expect_reply(h, "gpio sim-set 17 2", "ERR ARGS sim-set takes 0, 1, "
+	harness_expect(h, "gpio sim-set 17 2", "ERR ARGS sim-set takes 0, 1, "
 	    "float, busy or free, not '2'");
-	expect_reply(h, "gpio sim-set 99 1", "ERR DEVICE line 99: out of "
+	harness_expect(h, "gpio sim-set 99 1", "ERR DEVICE line 99: out of "
 	    "range: sim has lines 0 to 53");
 	/* Nothing above took a line. */
-	expect_reply(h, "gpio info 17", "OK offset=17 name=GPIO17 "
+	harness_expect(h, "gpio info 17", "OK offset=17 name=GPIO17 "
 	    "direction=in value=- bias=unknown used=no consumer=- edges=0");
 	harness_free(h);
 }
@@ -172,42 +147,42 @@ test_mode_and_pulls(void **state)
 	struct harness *h = load_sim();
 
 	(void)state;
-	expect_reply(h, "gpio mode 4 in pull-up", "OK");
-	expect_reply(h, "gpio read 4", "OK 1");
-	expect_reply(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=in "
+	harness_expect(h, "gpio mode 4 in pull-up", "OK");
+	harness_expect(h, "gpio read 4", "OK 1");
+	harness_expect(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=in "
 	    "value=1 bias=pull-up used=yes consumer=picmd edges=1");
-	expect_reply(h, "gpio mode 4 in pull-down", "OK");
-	expect_reply(h, "gpio read 4", "OK 0");
+	harness_expect(h, "gpio mode 4 in pull-down", "OK");
+	harness_expect(h, "gpio read 4", "OK 0");
 	/* Something driving the pin beats the pull... */
-	expect_reply(h, "gpio sim-set 4 1", "OK");
-	expect_reply(h, "gpio read 4", "OK 1");
+	harness_expect(h, "gpio sim-set 4 1", "OK");
+	harness_expect(h, "gpio read 4", "OK 1");
 	/* ...until it lets go. */
-	expect_reply(h, "gpio sim-set 4 float", "OK");
-	expect_reply(h, "gpio read 4", "OK 0");
+	harness_expect(h, "gpio sim-set 4 float", "OK");
+	harness_expect(h, "gpio read 4", "OK 0");
 	/* "mode in" without a pull keeps the one set before. */
-	expect_reply(h, "gpio mode 4 in", "OK");
-	expect_reply(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=in "
+	harness_expect(h, "gpio mode 4 in", "OK");
+	harness_expect(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=in "
 	    "value=0 bias=pull-down used=yes consumer=picmd edges=4");
-	expect_reply(h, "gpio mode 4 in no-pull", "OK");
-	expect_reply(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=in "
+	harness_expect(h, "gpio mode 4 in no-pull", "OK");
+	harness_expect(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=in "
 	    "value=0 bias=no-pull used=yes consumer=picmd edges=4");
-	expect_reply(h, "gpio mode 5 INPUT pu", "OK");
-	expect_reply(h, "gpio read 5", "OK 1");
+	harness_expect(h, "gpio mode 5 INPUT pu", "OK");
+	harness_expect(h, "gpio read 5", "OK 1");
 	/* "mode out" drives 0, or keeps the level of an output of ours. */
-	expect_reply(h, "gpio mode 4 out", "OK");
-	expect_reply(h, "gpio read 4", "OK 0");
-	expect_reply(h, "gpio write 4 1", "OK");
-	expect_reply(h, "gpio mode 4 out", "OK");
-	expect_reply(h, "gpio read 4", "OK 1");
-	expect_reply(h, "gpio mode 4 output pull-down", "OK");
-	expect_reply(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=out "
+	harness_expect(h, "gpio mode 4 out", "OK");
+	harness_expect(h, "gpio read 4", "OK 0");
+	harness_expect(h, "gpio write 4 1", "OK");
+	harness_expect(h, "gpio mode 4 out", "OK");
+	harness_expect(h, "gpio read 4", "OK 1");
+	harness_expect(h, "gpio mode 4 output pull-down", "OK");
+	harness_expect(h, "gpio info 4", "OK offset=4 name=GPIO4 direction=out "
 	    "value=1 bias=pull-down used=yes consumer=picmd edges=5");
 	/* Back to an input: the pull decides again. */
-	expect_reply(h, "gpio mode 4 in", "OK");
-	expect_reply(h, "gpio read 4", "OK 0");
+	harness_expect(h, "gpio mode 4 in", "OK");
+	harness_expect(h, "gpio read 4", "OK 0");
 	/* write turns an input of ours into an output. */
-	expect_reply(h, "gpio write 5 0", "OK");
-	expect_reply(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=out "
+	harness_expect(h, "gpio write 5 0", "OK");
+	harness_expect(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=out "
 	    "value=0 bias=pull-up used=yes consumer=picmd edges=2");
 	harness_free(h);
 }
@@ -220,40 +195,40 @@ test_pulse_restores(void **state)
 
 	(void)state;
 	/* An output of ours: back to its level, still ours. */
-	expect_reply(h, "gpio write 17 0", "OK");
+	harness_expect(h, "gpio write 17 0", "OK");
 	t0 = now_ms();
-	expect_reply(h, "gpio pulse 17 100", "OK");
+	harness_expect(h, "gpio pulse 17 100", "OK");
 	assert_true(now_ms() - t0 >= 99.0);
-	expect_reply(h, "gpio info 17", "OK offset=17 name=GPIO17 "
+	harness_expect(h, "gpio info 17", "OK offset=17 name=GPIO17 "
 	    "direction=out value=0 bias=unknown used=yes consumer=picmd "
 	    "edges=2");
-	expect_reply(h, "gpio write 17 1", "OK");
-	expect_reply(h, "gpio pulse 17 20 0", "OK");
-	expect_reply(h, "gpio info 17", "OK offset=17 name=GPIO17 "
+	harness_expect(h, "gpio write 17 1", "OK");
+	harness_expect(h, "gpio pulse 17 20 0", "OK");
+	harness_expect(h, "gpio info 17", "OK offset=17 name=GPIO17 "
 	    "direction=out value=1 bias=unknown used=yes consumer=picmd "
 	    "edges=5");
 	/* An input of ours: an input again, with its pull. */
-	expect_reply(h, "gpio mode 22 in pull-up", "OK");
-	expect_reply(h, "gpio pulse 22 20 0", "OK");
-	expect_reply(h, "gpio info 22", "OK offset=22 name=GPIO22 "
+	harness_expect(h, "gpio mode 22 in pull-up", "OK");
+	harness_expect(h, "gpio pulse 22 20 0", "OK");
+	harness_expect(h, "gpio info 22", "OK offset=22 name=GPIO22 "
 	    "direction=in value=1 bias=pull-up used=yes consumer=picmd "
 	    "edges=3");
 	/* A line nobody held: as it was, and released. */
-	expect_reply(h, "gpio pulse GPIO23 20", "OK");
-	expect_reply(h, "gpio info 23", "OK offset=23 name=GPIO23 "
+	harness_expect(h, "gpio pulse GPIO23 20", "OK");
+	harness_expect(h, "gpio info 23", "OK offset=23 name=GPIO23 "
 	    "direction=in value=- bias=unknown used=no consumer=- edges=2");
 	/* A released output: direction and level come back. */
-	expect_reply(h, "gpio write 24 1", "OK");
-	expect_reply(h, "gpio release 24", "OK");
-	expect_reply(h, "gpio pulse 24 20 0", "OK");
-	expect_reply(h, "gpio info 24", "OK offset=24 name=GPIO24 "
+	harness_expect(h, "gpio write 24 1", "OK");
+	harness_expect(h, "gpio release 24", "OK");
+	harness_expect(h, "gpio pulse 24 20 0", "OK");
+	harness_expect(h, "gpio info 24", "OK offset=24 name=GPIO24 "
 	    "direction=out value=- bias=unknown used=no consumer=- edges=3");
-	expect_reply(h, "gpio read 24", "OK 1");
+	harness_expect(h, "gpio read 24", "OK 1");
 	/* A line another program holds is not touched. */
-	expect_reply(h, "gpio sim-set 25 busy", "OK");
-	expect_reply(h, "gpio pulse 25 10", "ERR DEVICE line 25: Device or "
+	harness_expect(h, "gpio sim-set 25 busy", "OK");
+	harness_expect(h, "gpio pulse 25 10", "ERR DEVICE line 25: Device or "
 	    "resource busy (in use by other-program)");
-	expect_reply(h, "gpio info 25", "OK offset=25 name=GPIO25 "
+	harness_expect(h, "gpio info 25", "OK offset=25 name=GPIO25 "
 	    "direction=in value=- bias=unknown used=yes "
 	    "consumer=other-program edges=0");
 	harness_free(h);
@@ -267,10 +242,10 @@ test_list(void **state)
 	int n = 0;
 
 	(void)state;
-	expect_reply(h, "gpio write 17 1", "OK");
-	expect_reply(h, "gpio mode 4 in pull-up", "OK");
-	expect_reply(h, "gpio write 9 0", "OK");
-	expect_reply(h, "gpio release 9", "OK");
+	harness_expect(h, "gpio write 17 1", "OK");
+	harness_expect(h, "gpio mode 4 in pull-up", "OK");
+	harness_expect(h, "gpio write 9 0", "OK");
+	harness_expect(h, "gpio release 9", "OK");
 	got = harness_run(h, "gpio list");
 	assert_true(strncmp(got, "OK ", 3) == 0);
 	for (item = strtok_r(got + 3, " ", &save); item != NULL;
@@ -299,29 +274,29 @@ test_busy_and_release(void **state)
 	struct harness *h = load_sim();
 
 	(void)state;
-	expect_reply(h, "gpio sim-set 5 busy", "OK");
-	expect_reply(h, "gpio write 5 1", "ERR DEVICE line 5: Device or "
+	harness_expect(h, "gpio sim-set 5 busy", "OK");
+	harness_expect(h, "gpio write 5 1", "ERR DEVICE line 5: Device or "
 	    "resource busy (in use by other-program)");
-	expect_reply(h, "gpio read 5", "ERR DEVICE line 5: Device or "
+	harness_expect(h, "gpio read 5", "ERR DEVICE line 5: Device or "
 	    "resource busy (in use by other-program)");
-	expect_reply(h, "gpio mode 5 in", "ERR DEVICE line 5: Device or "
+	harness_expect(h, "gpio mode 5 in", "ERR DEVICE line 5: Device or "
 	    "resource busy (in use by other-program)");
 	/* The failures left nothing half-held. */
-	expect_reply(h, "gpio sim-set 5 free", "OK");
-	expect_reply(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=in "
+	harness_expect(h, "gpio sim-set 5 free", "OK");
+	harness_expect(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=in "
 	    "value=- bias=unknown used=no consumer=- edges=0");
-	expect_reply(h, "gpio write 5 1", "OK");
-	expect_reply(h, "gpio sim-set 5 busy", "ERR BUSY line 5 is held by "
+	harness_expect(h, "gpio write 5 1", "OK");
+	harness_expect(h, "gpio sim-set 5 busy", "ERR BUSY line 5 is held by "
 	    "picmd: gpio release 5 first");
-	expect_reply(h, "gpio release 5", "OK");
-	expect_reply(h, "gpio release 5", "OK");
-	expect_reply(h, "gpio release 6", "OK");
-	expect_reply(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=out "
+	harness_expect(h, "gpio release 5", "OK");
+	harness_expect(h, "gpio release 5", "OK");
+	harness_expect(h, "gpio release 6", "OK");
+	harness_expect(h, "gpio info 5", "OK offset=5 name=GPIO5 direction=out "
 	    "value=- bias=unknown used=no consumer=- edges=1");
 	/* The sim, like current Pi kernels, keeps a released level. */
-	expect_reply(h, "gpio read 5", "OK 1");
-	expect_reply(h, "gpio sim-set 5 busy", "OK");
-	expect_reply(h, "gpio chip", "OK backend=sim name=sim "
+	harness_expect(h, "gpio read 5", "OK 1");
+	harness_expect(h, "gpio sim-set 5 busy", "OK");
+	harness_expect(h, "gpio chip", "OK backend=sim name=sim "
 	    "label=picmd-sim lines=54");
 	harness_free(h);
 }
@@ -370,7 +345,7 @@ test_same_line_serialised(void **state)
 
 	(void)state;
 	/* On this thread first: the dispatcher sorts its table on first use. */
-	expect_reply(h, "gpio write 17 0", "OK");
+	harness_expect(h, "gpio write 17 0", "OK");
 	memset(jobs, 0, sizeof(jobs));
 	jobs[0] = (struct job){ h, "gpio pulse 17 400", 0, NULL, 0, 0 };
 	jobs[1] = (struct job){ h, "gpio read 17", 100, NULL, 0, 0 };
@@ -398,7 +373,7 @@ test_lines_in_parallel(void **state)
 	double t0;
 
 	(void)state;
-	expect_reply(h, "gpio read 10", "OK 0");
+	harness_expect(h, "gpio read 10", "OK 0");
 	memset(jobs, 0, sizeof(jobs));
 	for (int i = 0; i < 4; i++)
 		jobs[i] = (struct job){ h, lines[i], 0, NULL, 0, 0 };
@@ -466,7 +441,7 @@ test_hammer(void **state)
 	pthread_t t[6];
 
 	(void)state;
-	expect_reply(h, "gpio read 20", "OK 0");
+	harness_expect(h, "gpio read 20", "OK 0");
 	for (int i = 0; i < 6; i++) {
 		args[i].h = h;
 		args[i].bad = 0;
@@ -545,10 +520,10 @@ test_fallback_to_sim(void **state)
 	    dir);
 	h = harness_load("gpio", section, NULL);
 	assert_non_null(h);
-	expect_reply(h, "gpio chip", "OK backend=sim name=sim "
+	harness_expect(h, "gpio chip", "OK backend=sim name=sim "
 	    "label=picmd-sim lines=54");
-	expect_reply(h, "gpio sim-set 3 1", "OK");
-	expect_reply(h, "gpio read 3", "OK 1");
+	harness_expect(h, "gpio sim-set 3 1", "OK");
+	harness_expect(h, "gpio read 3", "OK 1");
 	harness_free(h);
 	fixture_rm(dir);
 
@@ -560,7 +535,7 @@ test_fallback_to_sim(void **state)
 	}
 	h = harness_load("gpio", NULL, NULL);
 	assert_non_null(h);
-	expect_reply(h, "gpio chip", "OK backend=sim name=sim "
+	harness_expect(h, "gpio chip", "OK backend=sim name=sim "
 	    "label=picmd-sim lines=54");
 	harness_free(h);
 }

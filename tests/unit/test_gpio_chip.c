@@ -36,17 +36,6 @@
 #include "harness.h"
 
 static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	if (strcmp(got, want) != 0)
-		fprintf(stderr, "request: %s\n", line);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static void
 expect_load_error(const char *section, const char *want)
 {
 	struct harness *h = harness_load("gpio", section, NULL);
@@ -176,7 +165,7 @@ test_scan(void **state)
 	s = chip_section("auto", dir);
 	h = harness_load("gpio", s, NULL);
 	assert_non_null(h);
-	expect_reply(h, "gpio chip", "OK backend=sim name=sim "
+	harness_expect(h, "gpio chip", "OK backend=sim name=sim "
 	    "label=picmd-sim lines=54");
 	harness_free(h);
 
@@ -473,39 +462,39 @@ test_gpiosim(void **state)
 	assert_non_null(h);
 	snprintf(want, sizeof(want), "OK backend=chip name=%s "
 	    "label=pinctrl-bcm2835 lines=%d", g.chip, SIM_LINES);
-	expect_reply(h, "gpio chip", want);
+	harness_expect(h, "gpio chip", want);
 	/* sim-set exists only on the simulated backend. */
-	expect_reply(h, "gpio sim-set 1 1", "ERR UNKNOWN unknown");
+	harness_expect(h, "gpio sim-set 1 1", "ERR UNKNOWN unknown");
 	snprintf(want, sizeof(want), "ERR DEVICE line 8: out of range: %s "
 	    "has lines 0 to 7", g.chip);
-	expect_reply(h, "gpio read 8", want);
+	harness_expect(h, "gpio read 8", want);
 
 	/* Names come from the chip; GPIO<n> still means offset n. */
-	expect_reply(h, "gpio info LED", "OK offset=3 name=LED direction=in "
+	harness_expect(h, "gpio info LED", "OK offset=3 name=LED direction=in "
 	    "value=- bias=unknown used=no consumer=-");
-	expect_reply(h, "gpio read GPIO3", "OK 0");
+	harness_expect(h, "gpio read GPIO3", "OK 0");
 
 	/* Outputs: the kernel sees the level, and the line stays ours. */
-	expect_reply(h, "gpio write 2 1", "OK");
+	harness_expect(h, "gpio write 2 1", "OK");
 	assert_int_equal(wait_attr(&g, 2, "value", "1"), 0);
-	expect_reply(h, "gpio read 2", "OK 1");
-	expect_reply(h, "gpio info 2", "OK offset=2 name=- direction=out "
+	harness_expect(h, "gpio read 2", "OK 1");
+	harness_expect(h, "gpio info 2", "OK offset=2 name=- direction=out "
 	    "value=1 bias=unknown used=yes consumer=picmd");
 	assert_int_equal(line_used(&g, 2), 1);
-	expect_reply(h, "gpio write 2 0", "OK");
+	harness_expect(h, "gpio write 2 0", "OK");
 	assert_int_equal(wait_attr(&g, 2, "value", "0"), 0);
 
 	/* Inputs follow what the outside world does. */
-	expect_reply(h, "gpio mode 5 in", "OK");
+	harness_expect(h, "gpio mode 5 in", "OK");
 	assert_int_equal(sim_set_pull(&g, 5, "pull-up"), 0);
-	expect_reply(h, "gpio read 5", "OK 1");
+	harness_expect(h, "gpio read 5", "OK 1");
 	assert_int_equal(sim_set_pull(&g, 5, "pull-down"), 0);
-	expect_reply(h, "gpio read 5", "OK 0");
+	harness_expect(h, "gpio read 5", "OK 0");
 	/* A bias we ask for reaches the chip. */
-	expect_reply(h, "gpio mode 6 in pull-up", "OK");
+	harness_expect(h, "gpio mode 6 in pull-up", "OK");
 	assert_int_equal(wait_attr(&g, 6, "pull", "pull-up"), 0);
-	expect_reply(h, "gpio read 6", "OK 1");
-	expect_reply(h, "gpio info 6", "OK offset=6 name=- direction=in "
+	harness_expect(h, "gpio read 6", "OK 1");
+	harness_expect(h, "gpio info 6", "OK offset=6 name=- direction=in "
 	    "value=1 bias=pull-up used=yes consumer=picmd");
 
 	/* A pulse drives the line meanwhile, then restores it. */
@@ -518,18 +507,18 @@ test_gpiosim(void **state)
 	assert_string_equal(job.reply, "OK");
 	free(job.reply);
 	assert_int_equal(wait_attr(&g, 2, "value", "0"), 0);
-	expect_reply(h, "gpio info 2", "OK offset=2 name=- direction=out "
+	harness_expect(h, "gpio info 2", "OK offset=2 name=- direction=out "
 	    "value=0 bias=unknown used=yes consumer=picmd");
 
 	/* Another program's line: ERR DEVICE naming it. */
 	fd = hold_line(&g, 7, "other");
 	assert_true(fd >= 0);
-	expect_reply(h, "gpio write 7 1", "ERR DEVICE line 7: Device or "
+	harness_expect(h, "gpio write 7 1", "ERR DEVICE line 7: Device or "
 	    "resource busy (in use by other)");
-	expect_reply(h, "gpio info 7", "OK offset=7 name=- direction=in "
+	harness_expect(h, "gpio info 7", "OK offset=7 name=- direction=in "
 	    "value=- bias=unknown used=yes consumer=other");
 	close(fd);
-	expect_reply(h, "gpio write 7 1", "OK");
+	harness_expect(h, "gpio write 7 1", "OK");
 
 	got = harness_run(h, "gpio list");
 	assert_string_equal(got, "OK 0:-:in:- 1:-:in:- 2:-:out:0 3:LED:in:- "
@@ -537,7 +526,7 @@ test_gpiosim(void **state)
 	free(got);
 
 	/* release gives a line back; unloading gives back all the rest. */
-	expect_reply(h, "gpio release 7", "OK");
+	harness_expect(h, "gpio release 7", "OK");
 	assert_int_equal(line_used(&g, 7), 0);
 	harness_free(h);
 	assert_int_equal(line_used(&g, 2), 0);

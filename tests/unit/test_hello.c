@@ -11,26 +11,17 @@
 #include "harness.h"
 
 static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static void
 test_default(void **state)
 {
 	struct harness *h = harness_load("hello", NULL, NULL);
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "hello", "OK hello, world");
-	expect_reply(h, "hello Ada", "OK hello, Ada");
-	expect_reply(h, "#1 HELLO \"Ada Lovelace\"", "#1 OK hello, Ada Lovelace");
+	harness_expect(h, "hello", "OK hello, world");
+	harness_expect(h, "hello Ada", "OK hello, Ada");
+	harness_expect(h, "#1 HELLO \"Ada Lovelace\"", "#1 OK hello, Ada Lovelace");
 	/* The dispatcher checks the count from the descriptor. */
-	expect_reply(h, "hello a b", "ERR ARGS usage: hello [name]");
+	harness_expect(h, "hello a b", "ERR ARGS usage: hello [name]");
 	harness_free(h);
 }
 
@@ -42,7 +33,7 @@ test_greeting(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	expect_reply(h, "hello Pi", "OK good morning, Pi");
+	harness_expect(h, "hello Pi", "OK good morning, Pi");
 	harness_free(h);
 }
 

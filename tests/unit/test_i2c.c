@@ -28,28 +28,6 @@
 #include "../../commands/i2c/smbus.c"
 
 static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	if (strcmp(got, want) != 0)
-		fprintf(stderr, "request: %s\n", line);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static struct harness *
-load(const char *section)
-{
-	struct harness *h = harness_load("i2c", section, NULL);
-
-	if (h == NULL)
-		fprintf(stderr, "%s", harness_last_errors());
-	assert_non_null(h);
-	return h;
-}
-
-static void
 expect_load_error(const char *section, const char *want)
 {
 	struct harness *h = harness_load("i2c", section, NULL);
@@ -94,81 +72,81 @@ bytes_glued(char *line, size_t size, const char *prefix, unsigned first,
 static void
 test_round_trips(void **state)
 {
-	struct harness *h = load("backend = sim");
+	struct harness *h = harness_load_ok("i2c", "backend = sim");
 	char line[2048], want[2048];
 
 	(void)state;
-	expect_reply(h, "i2c buses", "OK 1:picmd-sim");
+	harness_expect(h, "i2c buses", "OK 1:picmd-sim");
 	/* All registers start at 0. */
-	expect_reply(h, "i2c read 1 0x48 4", "OK 00 00 00 00");
+	harness_expect(h, "i2c read 1 0x48 4", "OK 00 00 00 00");
 	/* The example: writereg, then readreg reads it back. */
-	expect_reply(h, "i2c writereg 1 0x48 0x10 a5", "OK");
-	expect_reply(h, "i2c readreg 1 0x48 0x10", "OK a5");
+	harness_expect(h, "i2c writereg 1 0x48 0x10 a5", "OK");
+	harness_expect(h, "i2c readreg 1 0x48 0x10", "OK a5");
 	/* Every spelling of the bytes; the pointer moves on per byte. */
-	expect_reply(h, "i2c writereg 1 0x48 0x20 0x01 0203 04", "OK");
-	expect_reply(h, "i2c readreg 1 0x48 0x20 4", "OK 01 02 03 04");
-	expect_reply(h, "i2c readreg 1 0x48 0x21 0x2", "OK 02 03");
+	harness_expect(h, "i2c writereg 1 0x48 0x20 0x01 0203 04", "OK");
+	harness_expect(h, "i2c readreg 1 0x48 0x20 4", "OK 01 02 03 04");
+	harness_expect(h, "i2c readreg 1 0x48 0x21 0x2", "OK 02 03");
 	/* A plain read continues from where the pointer is. */
-	expect_reply(h, "i2c read 1 0x48 2", "OK 04 00");
-	expect_reply(h, "i2c write 1 0x48 20", "OK");	/* pointer 0x20 */
-	expect_reply(h, "i2c read 1 0x48 2", "OK 01 02");
-	expect_reply(h, "i2c read 1 0x48 2", "OK 03 04");
+	harness_expect(h, "i2c read 1 0x48 2", "OK 04 00");
+	harness_expect(h, "i2c write 1 0x48 20", "OK");	/* pointer 0x20 */
+	harness_expect(h, "i2c read 1 0x48 2", "OK 01 02");
+	harness_expect(h, "i2c read 1 0x48 2", "OK 03 04");
 	/* A plain write: the first byte is the register. */
-	expect_reply(h, "i2c write 1 0x48 30aabb", "OK");
-	expect_reply(h, "i2c readreg 1 0x48 48 2", "OK aa bb");
+	harness_expect(h, "i2c write 1 0x48 30aabb", "OK");
+	harness_expect(h, "i2c readreg 1 0x48 48 2", "OK aa bb");
 	/* Decimal and hex, any case; the bus as i2c-N; the command's name
 	 * in any case too (the dispatcher's). */
-	expect_reply(h, "I2C READREG i2c-1 72 0X10", "OK a5");
-	expect_reply(h, "i2c readreg 1 0x48 16", "OK a5");
+	harness_expect(h, "I2C READREG i2c-1 72 0X10", "OK a5");
+	harness_expect(h, "i2c readreg 1 0x48 16", "OK a5");
 	/* The pointer wraps from 0xff to 0x00. */
-	expect_reply(h, "i2c writereg 1 0x48 0xff 11 22", "OK");
-	expect_reply(h, "i2c readreg 1 0x48 255 2", "OK 11 22");
-	expect_reply(h, "i2c readreg 1 0x48 0 1", "OK 22");
+	harness_expect(h, "i2c writereg 1 0x48 0xff 11 22", "OK");
+	harness_expect(h, "i2c readreg 1 0x48 255 2", "OK 11 22");
+	harness_expect(h, "i2c readreg 1 0x48 0 1", "OK 22");
 	/* The largest read and write: 255 bytes. */
 	bytes_glued(line, sizeof(line), "i2c writereg 1 0x48 0x00", 0x40, 255);
-	expect_reply(h, line, "OK");
+	harness_expect(h, line, "OK");
 	bytes_line(want, sizeof(want), "OK", 0x40, 255);
-	expect_reply(h, "i2c readreg 1 0x48 0 255", want);
+	harness_expect(h, "i2c readreg 1 0x48 0 255", want);
 	bytes_glued(line, sizeof(line), "i2c write 1 0x48", 0x00, 255);
-	expect_reply(h, line, "OK");	/* registers 0x00.. = 01 02 ... */
+	harness_expect(h, line, "OK");	/* registers 0x00.. = 01 02 ... */
 	bytes_line(want, sizeof(want), "OK", 0x01, 254);
-	expect_reply(h, "i2c readreg 1 0x48 0 254", want);
+	harness_expect(h, "i2c readreg 1 0x48 0 254", want);
 	/* A tag comes back; ordering is the connection's business. */
-	expect_reply(h, "#t i2c readreg 1 0x48 0x05", "#t OK 06");
+	harness_expect(h, "#t i2c readreg 1 0x48 0x05", "#t OK 06");
 	harness_free(h);
 }
 
 static void
 test_device_errors(void **state)
 {
-	struct harness *h = load("backend = sim");
+	struct harness *h = harness_load_ok("i2c", "backend = sim");
 
 	(void)state;
 	/* Nothing but 0x48 acknowledges: the Pi's controller's EREMOTEIO. */
-	expect_reply(h, "i2c read 1 0x49 1", "ERR DEVICE i2c-1 0x49: no "
+	harness_expect(h, "i2c read 1 0x49 1", "ERR DEVICE i2c-1 0x49: no "
 	    "acknowledgement (Remote I/O error)");
-	expect_reply(h, "i2c readreg 1 0x03 0", "ERR DEVICE i2c-1 0x03: no "
+	harness_expect(h, "i2c readreg 1 0x03 0", "ERR DEVICE i2c-1 0x03: no "
 	    "acknowledgement (Remote I/O error)");
-	expect_reply(h, "i2c write 1 0x77 00", "ERR DEVICE i2c-1 0x77: no "
+	harness_expect(h, "i2c write 1 0x77 00", "ERR DEVICE i2c-1 0x77: no "
 	    "acknowledgement (Remote I/O error)");
-	expect_reply(h, "i2c writereg 1 0x50 0x10 a5", "ERR DEVICE i2c-1 0x50: "
+	harness_expect(h, "i2c writereg 1 0x50 0x10 a5", "ERR DEVICE i2c-1 0x50: "
 	    "no acknowledgement (Remote I/O error)");
 	/* No bus but i2c-1. */
-	expect_reply(h, "i2c read 7 0x48 1", "ERR DEVICE i2c-7: no such bus");
-	expect_reply(h, "i2c readreg 0 0x48 0", "ERR DEVICE i2c-0: no such "
+	harness_expect(h, "i2c read 7 0x48 1", "ERR DEVICE i2c-7: no such bus");
+	harness_expect(h, "i2c readreg 0 0x48 0", "ERR DEVICE i2c-0: no such "
 	    "bus");
-	expect_reply(h, "i2c write i2c-65535 0x48 00", "ERR DEVICE i2c-65535: "
+	harness_expect(h, "i2c write i2c-65535 0x48 00", "ERR DEVICE i2c-65535: "
 	    "no such bus");
-	expect_reply(h, "i2c writereg 2 0x48 0 00", "ERR DEVICE i2c-2: no such "
+	harness_expect(h, "i2c writereg 2 0x48 0 00", "ERR DEVICE i2c-2: no such "
 	    "bus");
-	expect_reply(h, "i2c scan 7", "ERR DEVICE i2c-7: no such bus");
+	harness_expect(h, "i2c scan 7", "ERR DEVICE i2c-7: no such bus");
 	harness_free(h);
 }
 
 static void
 test_bad_arguments(void **state)
 {
-	struct harness *h = load("backend = sim");
+	struct harness *h = harness_load_ok("i2c", "backend = sim");
 	static const char *const bad_bus[] = { "x", "-1", "+1", "65536",
 	    "0x1", "1.0", "i2c-", "i2c-x", "", "99999999999999999999" };
 	static const char *const bad_addr[] = { "0x02", "2", "0x78", "120",
@@ -181,7 +159,7 @@ test_bad_arguments(void **state)
 		    bad_bus[i]);
 		snprintf(want, sizeof(want), "ERR ARGS bad bus '%s': give its "
 		    "number, 0 to 65535 (i2c buses lists them)", bad_bus[i]);
-		expect_reply(h, line, want);
+		harness_expect(h, line, want);
 	}
 	for (size_t i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++) {
 		snprintf(line, sizeof(line), "i2c readreg 1 \"%s\" 0",
@@ -189,154 +167,154 @@ test_bad_arguments(void **state)
 		snprintf(want, sizeof(want), "ERR ARGS bad address '%s': 7-bit "
 		    "addresses are 0x03 to 0x77 (hex as 0x48, or decimal)",
 		    bad_addr[i]);
-		expect_reply(h, line, want);
+		harness_expect(h, line, want);
 	}
 	/* The edges themselves are fine (no device answers there). */
-	expect_reply(h, "i2c read 1 3 1", "ERR DEVICE i2c-1 0x03: no "
+	harness_expect(h, "i2c read 1 3 1", "ERR DEVICE i2c-1 0x03: no "
 	    "acknowledgement (Remote I/O error)");
-	expect_reply(h, "i2c read 1 119 1", "ERR DEVICE i2c-1 0x77: no "
+	harness_expect(h, "i2c read 1 119 1", "ERR DEVICE i2c-1 0x77: no "
 	    "acknowledgement (Remote I/O error)");
 	/* Counts: 1 to 255. */
-	expect_reply(h, "i2c read 1 0x48 0", "ERR ARGS bad count '0': read 1 "
+	harness_expect(h, "i2c read 1 0x48 0", "ERR ARGS bad count '0': read 1 "
 	    "to 255 bytes");
-	expect_reply(h, "i2c read 1 0x48 256", "ERR ARGS bad count '256': "
+	harness_expect(h, "i2c read 1 0x48 256", "ERR ARGS bad count '256': "
 	    "read 1 to 255 bytes");
-	expect_reply(h, "i2c read 1 0x48 0x100", "ERR ARGS bad count '0x100': "
+	harness_expect(h, "i2c read 1 0x48 0x100", "ERR ARGS bad count '0x100': "
 	    "read 1 to 255 bytes");
-	expect_reply(h, "i2c read 1 0x48 -1", "ERR ARGS bad count '-1': read 1 "
+	harness_expect(h, "i2c read 1 0x48 -1", "ERR ARGS bad count '-1': read 1 "
 	    "to 255 bytes");
-	expect_reply(h, "i2c read 1 0x48 two", "ERR ARGS bad count 'two': read "
+	harness_expect(h, "i2c read 1 0x48 two", "ERR ARGS bad count 'two': read "
 	    "1 to 255 bytes");
-	expect_reply(h, "i2c readreg 1 0x48 0x10 0", "ERR ARGS bad count '0': "
+	harness_expect(h, "i2c readreg 1 0x48 0x10 0", "ERR ARGS bad count '0': "
 	    "read 1 to 255 bytes");
 	/* Registers: 0x00 to 0xff. */
-	expect_reply(h, "i2c readreg 1 0x48 0x100", "ERR ARGS bad register "
+	harness_expect(h, "i2c readreg 1 0x48 0x100", "ERR ARGS bad register "
 	    "'0x100': registers are 0x00 to 0xff (hex as 0x10, or decimal)");
-	expect_reply(h, "i2c readreg 1 0x48 256", "ERR ARGS bad register "
+	harness_expect(h, "i2c readreg 1 0x48 256", "ERR ARGS bad register "
 	    "'256': registers are 0x00 to 0xff (hex as 0x10, or decimal)");
-	expect_reply(h, "i2c writereg 1 0x48 r1 00", "ERR ARGS bad register "
+	harness_expect(h, "i2c writereg 1 0x48 r1 00", "ERR ARGS bad register "
 	    "'r1': registers are 0x00 to 0xff (hex as 0x10, or decimal)");
-	expect_reply(h, "i2c writereg 1 0x48 010 00", "ERR ARGS bad register "
+	harness_expect(h, "i2c writereg 1 0x48 010 00", "ERR ARGS bad register "
 	    "'010': registers are 0x00 to 0xff (hex as 0x10, or decimal)");
 	/* Bytes. */
-	expect_reply(h, "i2c write 1 0x48 zz", "ERR ARGS bad bytes 'zz': 'z' "
+	harness_expect(h, "i2c write 1 0x48 zz", "ERR ARGS bad bytes 'zz': 'z' "
 	    "is not a hex digit");
-	expect_reply(h, "i2c write 1 0x48 a5 f", "ERR ARGS bad bytes 'f': an "
+	harness_expect(h, "i2c write 1 0x48 a5 f", "ERR ARGS bad bytes 'f': an "
 	    "odd number of hex digits (two per byte: 0a, not a)");
-	expect_reply(h, "i2c writereg 1 0x48 0x10 0x", "ERR ARGS bad bytes "
+	harness_expect(h, "i2c writereg 1 0x48 0x10 0x", "ERR ARGS bad bytes "
 	    "'0x': give hex digits, two per byte (a5, 0xa5ff)");
-	expect_reply(h, "i2c writereg 1 0x48 0x10 \"\"", "ERR ARGS bad bytes "
+	harness_expect(h, "i2c writereg 1 0x48 0x10 \"\"", "ERR ARGS bad bytes "
 	    "'': give hex digits, two per byte (a5, 0xa5ff)");
 	bytes_glued(line, sizeof(line), "i2c write 1 0x48", 0, 256);
-	expect_reply(h, line, "ERR ARGS too many bytes: at most 255");
+	harness_expect(h, line, "ERR ARGS too many bytes: at most 255");
 	bytes_glued(line, sizeof(line), "i2c writereg 1 0x48 0", 0, 256);
-	expect_reply(h, line, "ERR ARGS too many bytes: at most 255");
+	harness_expect(h, line, "ERR ARGS too many bytes: at most 255");
 	/* Spread over words, the limit counts all of them (0x49: parsed,
 	 * then not acknowledged, so no register changes). */
 	bytes_glued(line, sizeof(line), "i2c write 1 0x49", 0, 128);
 	bytes_glued(want, sizeof(want), line, 0, 127);
-	expect_reply(h, want, "ERR DEVICE i2c-1 0x49: no acknowledgement "
+	harness_expect(h, want, "ERR DEVICE i2c-1 0x49: no acknowledgement "
 	    "(Remote I/O error)");
 	bytes_glued(want, sizeof(want), line, 0, 128);
-	expect_reply(h, want, "ERR ARGS too many bytes: at most 255");
+	harness_expect(h, want, "ERR ARGS too many bytes: at most 255");
 	/* The argument counts, answered by the dispatcher. */
-	expect_reply(h, "i2c read 1 0x48", "ERR ARGS usage: i2c read <bus> "
+	harness_expect(h, "i2c read 1 0x48", "ERR ARGS usage: i2c read <bus> "
 	    "<addr> <n>");
-	expect_reply(h, "i2c read 1 0x48 1 2", "ERR ARGS usage: i2c read "
+	harness_expect(h, "i2c read 1 0x48 1 2", "ERR ARGS usage: i2c read "
 	    "<bus> <addr> <n>");
-	expect_reply(h, "i2c readreg 1 0x48", "ERR ARGS usage: i2c readreg "
+	harness_expect(h, "i2c readreg 1 0x48", "ERR ARGS usage: i2c readreg "
 	    "<bus> <addr> <reg> [n]");
-	expect_reply(h, "i2c readreg 1 0x48 0 1 2", "ERR ARGS usage: i2c "
+	harness_expect(h, "i2c readreg 1 0x48 0 1 2", "ERR ARGS usage: i2c "
 	    "readreg <bus> <addr> <reg> [n]");
-	expect_reply(h, "i2c write 1 0x48", "ERR ARGS usage: i2c write <bus> "
+	harness_expect(h, "i2c write 1 0x48", "ERR ARGS usage: i2c write <bus> "
 	    "<addr> <hex bytes...>");
-	expect_reply(h, "i2c writereg 1 0x48 0x10", "ERR ARGS usage: i2c "
+	harness_expect(h, "i2c writereg 1 0x48 0x10", "ERR ARGS usage: i2c "
 	    "writereg <bus> <addr> <reg> <hex bytes...>");
-	expect_reply(h, "i2c buses 1", "ERR ARGS usage: i2c buses");
-	expect_reply(h, "i2c scan", "ERR ARGS usage: i2c scan <bus>");
-	expect_reply(h, "i2c scan 1 2", "ERR ARGS usage: i2c scan <bus>");
-	expect_reply(h, "i2c", "ERR UNKNOWN unknown");
+	harness_expect(h, "i2c buses 1", "ERR ARGS usage: i2c buses");
+	harness_expect(h, "i2c scan", "ERR ARGS usage: i2c scan <bus>");
+	harness_expect(h, "i2c scan 1 2", "ERR ARGS usage: i2c scan <bus>");
+	harness_expect(h, "i2c", "ERR UNKNOWN unknown");
 	/* None of it reached the device: every register is still 0. */
-	expect_reply(h, "i2c readreg 1 0x48 0 8", "OK 00 00 00 00 00 00 00 "
+	harness_expect(h, "i2c readreg 1 0x48 0 8", "OK 00 00 00 00 00 00 00 "
 	    "00");
-	expect_reply(h, "i2c readreg 1 0x48 0x10 1", "OK 00");
+	harness_expect(h, "i2c readreg 1 0x48 0x10 1", "OK 00");
 	harness_free(h);
 }
 
 static void
 test_scan(void **state)
 {
-	struct harness *h = load("backend = sim");
+	struct harness *h = harness_load_ok("i2c", "backend = sim");
 
 	(void)state;
-	expect_reply(h, "i2c scan 1", "OK 0x48");
-	expect_reply(h, "i2c scan i2c-1", "OK 0x48");
+	harness_expect(h, "i2c scan 1", "OK 0x48");
+	harness_expect(h, "i2c scan i2c-1", "OK 0x48");
 	/* A quick write probes 0x48: the register pointer did not move. */
-	expect_reply(h, "i2c writereg 1 0x48 0x10 a5 b6", "OK");
-	expect_reply(h, "i2c write 1 0x48 10", "OK");
-	expect_reply(h, "i2c scan 1", "OK 0x48");
-	expect_reply(h, "i2c read 1 0x48 2", "OK a5 b6");
+	harness_expect(h, "i2c writereg 1 0x48 0x10 a5 b6", "OK");
+	harness_expect(h, "i2c write 1 0x48 10", "OK");
+	harness_expect(h, "i2c scan 1", "OK 0x48");
+	harness_expect(h, "i2c read 1 0x48 2", "OK a5 b6");
 	/* Admin only by default: its probes write to every address. */
 	harness_set_admin(h, 0);
-	expect_reply(h, "i2c scan 1", "ERR DENIED admin command");
+	harness_expect(h, "i2c scan 1", "ERR DENIED admin command");
 	/* The rest is open to everybody without [i2c] allow. */
-	expect_reply(h, "i2c readreg 1 0x48 0x10", "OK a5");
-	expect_reply(h, "i2c buses", "OK 1:picmd-sim");
+	harness_expect(h, "i2c readreg 1 0x48 0x10", "OK a5");
+	harness_expect(h, "i2c buses", "OK 1:picmd-sim");
 	harness_free(h);
 
-	h = load("backend = sim\nscan_admin = false");
+	h = harness_load_ok("i2c", "backend = sim\nscan_admin = false");
 	harness_set_admin(h, 0);
-	expect_reply(h, "i2c scan 1", "OK 0x48");
+	harness_expect(h, "i2c scan 1", "OK 0x48");
 	harness_free(h);
-	h = load("backend = sim\nscan_admin = yes");
+	h = harness_load_ok("i2c", "backend = sim\nscan_admin = yes");
 	harness_set_admin(h, 0);
-	expect_reply(h, "i2c scan 1", "ERR DENIED admin command");
+	harness_expect(h, "i2c scan 1", "ERR DENIED admin command");
 	harness_free(h);
 }
 
 static void
 test_allow(void **state)
 {
-	struct harness *h = load("backend = sim\nallow = 1:0x48, i2c-1:80 "
+	struct harness *h = harness_load_ok("i2c", "backend = sim\nallow = 1:0x48, i2c-1:80 "
 	    "3:0x10");
 
 	(void)state;
 	/* Admins: everything, [i2c] allow or not. */
-	expect_reply(h, "i2c read 1 0x49 1", "ERR DEVICE i2c-1 0x49: no "
+	harness_expect(h, "i2c read 1 0x49 1", "ERR DEVICE i2c-1 0x49: no "
 	    "acknowledgement (Remote I/O error)");
-	expect_reply(h, "i2c scan 1", "OK 0x48");
+	harness_expect(h, "i2c scan 1", "OK 0x48");
 	harness_set_admin(h, 0);
 	/* Others: the pairs listed... */
-	expect_reply(h, "i2c writereg 1 0x48 0x10 a5", "OK");
-	expect_reply(h, "i2c readreg 1 72 0x10", "OK a5");
-	expect_reply(h, "i2c read 1 0x50 1", "ERR DEVICE i2c-1 0x50: no "
+	harness_expect(h, "i2c writereg 1 0x48 0x10 a5", "OK");
+	harness_expect(h, "i2c readreg 1 72 0x10", "OK a5");
+	harness_expect(h, "i2c read 1 0x50 1", "ERR DEVICE i2c-1 0x50: no "
 	    "acknowledgement (Remote I/O error)");
-	expect_reply(h, "i2c read 3 0x10 1", "ERR DEVICE i2c-3: no such bus");
+	harness_expect(h, "i2c read 3 0x10 1", "ERR DEVICE i2c-3: no such bus");
 	/* ...and nothing else, before the bus is touched at all. */
-	expect_reply(h, "i2c read 1 0x49 1", "ERR DENIED i2c-1 0x49: not in "
+	harness_expect(h, "i2c read 1 0x49 1", "ERR DENIED i2c-1 0x49: not in "
 	    "[i2c] allow (only an admin may use it)");
-	expect_reply(h, "i2c readreg 1 0x10 0", "ERR DENIED i2c-1 0x10: not "
+	harness_expect(h, "i2c readreg 1 0x10 0", "ERR DENIED i2c-1 0x10: not "
 	    "in [i2c] allow (only an admin may use it)");
-	expect_reply(h, "i2c write 2 0x48 00", "ERR DENIED i2c-2 0x48: not in "
+	harness_expect(h, "i2c write 2 0x48 00", "ERR DENIED i2c-2 0x48: not in "
 	    "[i2c] allow (only an admin may use it)");
-	expect_reply(h, "i2c writereg 3 0x48 0 00", "ERR DENIED i2c-3 0x48: "
+	harness_expect(h, "i2c writereg 3 0x48 0 00", "ERR DENIED i2c-3 0x48: "
 	    "not in [i2c] allow (only an admin may use it)");
 	/* Arguments are checked first: a typo is a typo for everyone. */
-	expect_reply(h, "i2c read 1 0x49 0", "ERR ARGS bad count '0': read 1 "
+	harness_expect(h, "i2c read 1 0x49 0", "ERR ARGS bad count '0': read 1 "
 	    "to 255 bytes");
-	expect_reply(h, "i2c scan 1", "ERR DENIED admin command");
-	expect_reply(h, "i2c buses", "OK 1:picmd-sim");
+	harness_expect(h, "i2c scan 1", "ERR DENIED admin command");
+	harness_expect(h, "i2c buses", "OK 1:picmd-sim");
 	harness_set_admin(h, 1);
-	expect_reply(h, "i2c readreg 1 0x48 0x10", "OK a5");
+	harness_expect(h, "i2c readreg 1 0x48 0x10", "OK a5");
 	harness_free(h);
 
 	/* A scan open to all probes, for the others, only what they may
 	 * use; an admin's probes everything. */
-	h = load("backend = sim\nscan_admin = false\nallow = 1:0x50");
+	h = harness_load_ok("i2c", "backend = sim\nscan_admin = false\nallow = 1:0x50");
 	harness_set_admin(h, 0);
-	expect_reply(h, "i2c scan 1", "OK");
+	harness_expect(h, "i2c scan 1", "OK");
 	harness_set_admin(h, 1);
-	expect_reply(h, "i2c scan 1", "OK 0x48");
+	harness_expect(h, "i2c scan 1", "OK 0x48");
 	harness_free(h);
 }
 
@@ -389,7 +367,7 @@ pairs(void *arg)
 static void
 test_serialised_per_bus(void **state)
 {
-	struct harness *h = load("backend = sim");
+	struct harness *h = harness_load_ok("i2c", "backend = sim");
 	struct pair_arg args[6];
 	pthread_t t[6];
 
@@ -521,7 +499,7 @@ test_dev_buses(void **state)
 
 	(void)state;
 	/* By number, not by name; blanks in a name become '_'. */
-	expect_reply(h, "i2c buses", "OK 1:bcm2835_(i2c@7e804000) "
+	harness_expect(h, "i2c buses", "OK 1:bcm2835_(i2c@7e804000) "
 	    "2:bcm2835_(i2c@7e805000) 10:i2c-22-mux_(chan_id_1) "
 	    "20:fef04500.i2c");
 	harness_free(h);
@@ -530,17 +508,17 @@ test_dev_buses(void **state)
 	/* Without i2c-dev loaded: the adapters, from bus/i2c/devices. */
 	dir = make_sysfs(0);
 	h = load_dev(dir);
-	expect_reply(h, "i2c buses", "OK 1:bcm2835_(i2c@7e804000) "
+	harness_expect(h, "i2c buses", "OK 1:bcm2835_(i2c@7e804000) "
 	    "2:bcm2835_(i2c@7e805000) 10:i2c-22-mux_(chan_id_1) "
 	    "20:fef04500.i2c");
 	/* A name that cannot be read is a "-". */
 	fixture_sh("rm '%s/sysfs/devices/platform/soc/fef04500.i2c/i2c-20/"
 	    "name'", dir);
-	expect_reply(h, "i2c buses", "OK 1:bcm2835_(i2c@7e804000) "
+	harness_expect(h, "i2c buses", "OK 1:bcm2835_(i2c@7e804000) "
 	    "2:bcm2835_(i2c@7e805000) 10:i2c-22-mux_(chan_id_1) 20:-");
 	/* No I2C in the kernel at all: no bus. */
 	fixture_sh("rm -r '%s/sysfs/bus'", dir);
-	expect_reply(h, "i2c buses", "OK");
+	harness_expect(h, "i2c buses", "OK");
 	harness_free(h);
 	fixture_rm(dir);
 }
@@ -553,8 +531,8 @@ test_dev_errors(void **state)
 
 	(void)state;
 	/* The buses are in sysfs but not in dev_root: no such bus. */
-	expect_reply(h, "i2c read 1 0x48 1", "ERR DEVICE i2c-1: no such bus");
-	expect_reply(h, "i2c scan 1", "ERR DEVICE i2c-1: no such bus");
+	harness_expect(h, "i2c read 1 0x48 1", "ERR DEVICE i2c-1: no such bus");
+	harness_expect(h, "i2c scan 1", "ERR DEVICE i2c-1: no such bus");
 	/* A file that is no adapter: the I2C_FUNCS ioctl says so.  (Not
 	 * under qemu-user, the cross tests: it fails every ioctl it does not
 	 * know with ENOSYS, so the plugin cannot tell.) */
@@ -563,21 +541,21 @@ test_dev_errors(void **state)
 	if (ioctl_is_passed_on(want, I2C_FUNCS)) {
 		snprintf(want, sizeof(want), "ERR DEVICE i2c-1: %s/dev/i2c-1 is "
 		    "not an I2C adapter (Inappropriate ioctl for device)", dir);
-		expect_reply(h, "i2c readreg 1 0x48 0x10", want);
-		expect_reply(h, "i2c scan 1", want);
+		harness_expect(h, "i2c readreg 1 0x48 0x10", want);
+		harness_expect(h, "i2c scan 1", want);
 	}
 	/* One that does not open. */
 	fixture_sh("mkdir '%s/dev/i2c-2'", dir);
 	snprintf(want, sizeof(want), "ERR DEVICE i2c-2: cannot open "
 	    "%s/dev/i2c-2: Is a directory", dir);
-	expect_reply(h, "i2c write 2 0x48 00", want);
+	harness_expect(h, "i2c write 2 0x48 00", want);
 	/* The daemon's own /dev path works the same way. */
 	harness_free(h);
 	fixture_rm(dir);
 
 	if (access("/dev/i2c-42", F_OK) != 0) {
-		h = load("backend = dev");
-		expect_reply(h, "i2c read 42 0x48 1", "ERR DEVICE i2c-42: no "
+		h = harness_load_ok("i2c", "backend = dev");
+		harness_expect(h, "i2c read 42 0x48 1", "ERR DEVICE i2c-42: no "
 		    "such bus");
 		harness_free(h);
 	}

@@ -30,30 +30,6 @@
 		"modem = /dev/sim-modem 115200 8E2 rtscts\n"
 
 static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	if (strcmp(got, want) != 0)
-		fprintf(stderr, "request: %s\n", line);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static void
-expect_prefix(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	if (strncmp(got, want, strlen(want)) != 0) {
-		fprintf(stderr, "request: %s\nreply:   %s\nwanted:  %s...\n",
-		    line, got, want);
-		fail();
-	}
-	free(got);
-}
-
-static void
 expect_event(struct harness *h, const char *want)
 {
 	char *got = harness_event(h, 5000);
@@ -62,17 +38,6 @@ expect_event(struct harness *h, const char *want)
 		fail_msg("no event, expected '%s'", want);
 	assert_string_equal(got, want);
 	free(got);
-}
-
-static struct harness *
-load(const char *section)
-{
-	struct harness *h = harness_load("serial", section, NULL);
-
-	if (h == NULL)
-		fprintf(stderr, "%s", harness_last_errors());
-	assert_non_null(h);
-	return h;
 }
 
 static long
@@ -89,95 +54,95 @@ now_ms(void)
 static void
 test_sim_write_read(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 	long t0;
 
 	(void)state;
-	expect_reply(h, "serial write loop hello  world", "OK 11");
-	expect_reply(h, "serial read loop", "OK hello world");
-	expect_reply(h, "serial write loop \"two  spaces\"", "OK 11");
-	expect_reply(h, "serial read loop", "OK two  spaces");
+	harness_expect(h, "serial write loop hello  world", "OK 11");
+	harness_expect(h, "serial read loop", "OK hello world");
+	harness_expect(h, "serial write loop \"two  spaces\"", "OK 11");
+	harness_expect(h, "serial read loop", "OK two  spaces");
 	/* Bytes a text word cannot hold, and escapes a client undoes. */
-	expect_reply(h, "serial write loop hex:0d0a 0x00ff 5C 20", "OK 6");
-	expect_reply(h, "serial read loop", "OK \\x0d\\x0a\\x00\\xff\\\\\\x20");
-	expect_reply(h, "serial write LOOP HEX:41", "OK 1");
-	expect_reply(h, "serial read loop", "OK A");
+	harness_expect(h, "serial write loop hex:0d0a 0x00ff 5C 20", "OK 6");
+	harness_expect(h, "serial read loop", "OK \\x0d\\x0a\\x00\\xff\\\\\\x20");
+	harness_expect(h, "serial write LOOP HEX:41", "OK 1");
+	harness_expect(h, "serial read loop", "OK A");
 	/* "\n" in a quoted word is a line feed; no line end is added. */
-	expect_reply(h, "serial write loop \"a\\tb\\n\"", "OK 4");
-	expect_reply(h, "serial read loop", "OK a\\x09b\\x0a");
+	harness_expect(h, "serial write loop \"a\\tb\\n\"", "OK 4");
+	harness_expect(h, "serial read loop", "OK a\\x09b\\x0a");
 	/* max_bytes: the rest stays for the next read. */
-	expect_reply(h, "serial write loop abcdef", "OK 6");
-	expect_reply(h, "serial read loop 4", "OK abcd");
-	expect_reply(h, "serial read loop 4 0", "OK ef");
+	harness_expect(h, "serial write loop abcdef", "OK 6");
+	harness_expect(h, "serial read loop 4", "OK abcd");
+	harness_expect(h, "serial read loop 4 0", "OK ef");
 	/* Nothing within the timeout: OK, empty, after the timeout. */
 	t0 = now_ms();
-	expect_reply(h, "serial read loop 10 150", "OK");
+	harness_expect(h, "serial read loop 10 150", "OK");
 	assert_true(now_ms() - t0 >= 140);
-	expect_reply(h, "serial read loop 1 0", "OK");
+	harness_expect(h, "serial read loop 1 0", "OK");
 	/* A port on its own: the modem saw none of it. */
-	expect_reply(h, "serial read modem 100 0", "OK");
+	harness_expect(h, "serial read modem 100 0", "OK");
 	harness_free(h);
 }
 
 static void
 test_sim_readline(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 	char line[700], want[700];
 	long t0;
 
 	(void)state;
 	/* one CR LF CR LF LF two LF thr */
-	expect_reply(h, "serial write loop hex:6f6e650d0a0d0a0a74776f0a746872",
+	harness_expect(h, "serial write loop hex:6f6e650d0a0d0a0a74776f0a746872",
 	    "OK 15");
-	expect_reply(h, "serial readline loop", "OK one");
-	expect_reply(h, "serial readline loop", "OK two");
+	harness_expect(h, "serial readline loop", "OK one");
+	harness_expect(h, "serial readline loop", "OK two");
 	/* No whole line: OK, empty, after the timeout; the part stays. */
 	t0 = now_ms();
-	expect_reply(h, "serial readline loop 150", "OK");
+	harness_expect(h, "serial readline loop 150", "OK");
 	assert_true(now_ms() - t0 >= 140);
-	expect_reply(h, "serial readline loop 0", "OK");
-	expect_reply(h, "serial write loop \"ee\\n\"", "OK 3");
-	expect_reply(h, "serial readline loop 0", "OK three");
+	harness_expect(h, "serial readline loop 0", "OK");
+	harness_expect(h, "serial write loop \"ee\\n\"", "OK 3");
+	harness_expect(h, "serial readline loop 0", "OK three");
 	/* read takes what readline left. */
-	expect_reply(h, "serial write loop \"par\"", "OK 3");
-	expect_reply(h, "serial readline loop 0", "OK");
-	expect_reply(h, "serial read loop", "OK par");
+	harness_expect(h, "serial write loop \"par\"", "OK 3");
+	harness_expect(h, "serial readline loop 0", "OK");
+	harness_expect(h, "serial read loop", "OK par");
 	/* Unprintable bytes escaped, a line feed after a CR kept apart. */
-	expect_reply(h, "serial write loop hex:410d420d0a", "OK 5");
-	expect_reply(h, "serial readline loop", "OK A\\x0dB");
+	harness_expect(h, "serial write loop hex:410d420d0a", "OK 5");
+	harness_expect(h, "serial readline loop", "OK A\\x0dB");
 	/* 300 bytes: a piece of 255 ending in \+, then the rest. */
 	strcpy(line, "serial write loop \"");
 	memset(line + 19, 'q', 300);
 	strcpy(line + 319, "\\n\"");
-	expect_reply(h, line, "OK 301");
+	harness_expect(h, line, "OK 301");
 	memset(want, 'q', 258);
 	memcpy(want, "OK ", 3);
 	strcpy(want + 258, "\\+");
-	expect_reply(h, "serial readline loop", want);
+	harness_expect(h, "serial readline loop", want);
 	memset(want, 'q', 48);
 	memcpy(want, "OK ", 3);
 	want[48] = '\0';
-	expect_reply(h, "serial readline loop", want);
+	harness_expect(h, "serial readline loop", want);
 	harness_free(h);
 }
 
 static void
 test_sim_flush_and_list(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 
 	(void)state;
-	expect_reply(h, "serial list", "OK loop:9600:8N1:none:closed:-:"
+	harness_expect(h, "serial list", "OK loop:9600:8N1:none:closed:-:"
 	    "/dev/sim-loop modem:115200:8E2:rtscts:closed:-:/dev/sim-modem");
-	expect_reply(h, "serial flush loop", "OK 0");
-	expect_reply(h, "serial write loop \"abc\\ndef\"", "OK 7");
-	expect_reply(h, "serial readline loop", "OK abc");
+	harness_expect(h, "serial flush loop", "OK 0");
+	harness_expect(h, "serial write loop \"abc\\ndef\"", "OK 7");
+	harness_expect(h, "serial readline loop", "OK abc");
 	/* "def" in picmd's buffer, "xy" in the loopback: both dropped. */
-	expect_reply(h, "serial write loop xy", "OK 2");
-	expect_reply(h, "serial flush loop", "OK 5");
-	expect_reply(h, "serial read loop 10 0", "OK");
-	expect_reply(h, "serial list", "OK loop:9600:8N1:none:open:-:"
+	harness_expect(h, "serial write loop xy", "OK 2");
+	harness_expect(h, "serial flush loop", "OK 5");
+	harness_expect(h, "serial read loop 10 0", "OK");
+	harness_expect(h, "serial list", "OK loop:9600:8N1:none:open:-:"
 	    "/dev/sim-loop modem:115200:8E2:rtscts:closed:-:/dev/sim-modem");
 	harness_free(h);
 }
@@ -185,59 +150,59 @@ test_sim_flush_and_list(void **state)
 static void
 test_sim_bad_input(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 
 	(void)state;
-	expect_reply(h, "serial read gps", "ERR ARGS unknown port 'gps' "
+	harness_expect(h, "serial read gps", "ERR ARGS unknown port 'gps' "
 	    "(ports: loop modem)");
-	expect_reply(h, "serial write /dev/ttyS0 x", "ERR ARGS unknown port "
+	harness_expect(h, "serial write /dev/ttyS0 x", "ERR ARGS unknown port "
 	    "'/dev/ttyS0' (ports: loop modem)");
-	expect_reply(h, "serial watch nope", "ERR ARGS unknown port 'nope' "
+	harness_expect(h, "serial watch nope", "ERR ARGS unknown port 'nope' "
 	    "(ports: loop modem)");
-	expect_reply(h, "serial unwatch nope", "ERR ARGS unknown port 'nope' "
+	harness_expect(h, "serial unwatch nope", "ERR ARGS unknown port 'nope' "
 	    "(ports: loop modem)");
-	expect_reply(h, "serial flush nope", "ERR ARGS unknown port 'nope' "
+	harness_expect(h, "serial flush nope", "ERR ARGS unknown port 'nope' "
 	    "(ports: loop modem)");
-	expect_reply(h, "serial readline nope", "ERR ARGS unknown port 'nope' "
+	harness_expect(h, "serial readline nope", "ERR ARGS unknown port 'nope' "
 	    "(ports: loop modem)");
-	expect_reply(h, "serial sim-set nope plug", "ERR ARGS unknown port "
+	harness_expect(h, "serial sim-set nope plug", "ERR ARGS unknown port "
 	    "'nope' (ports: loop modem)");
-	expect_reply(h, "serial write loop", "ERR ARGS usage: serial write "
+	harness_expect(h, "serial write loop", "ERR ARGS usage: serial write "
 	    "<port> <text>|hex:<bytes>");
-	expect_reply(h, "serial write loop \"\"", "ERR ARGS nothing to write: "
+	harness_expect(h, "serial write loop \"\"", "ERR ARGS nothing to write: "
 	    "give text or hex:<bytes>");
-	expect_reply(h, "serial write loop hex:", "ERR ARGS hex: needs at "
+	harness_expect(h, "serial write loop hex:", "ERR ARGS hex: needs at "
 	    "least one byte, e.g. hex:0d0a");
-	expect_reply(h, "serial write loop hex:0g", "ERR ARGS '0g' is not "
+	harness_expect(h, "serial write loop hex:0g", "ERR ARGS '0g' is not "
 	    "hex: give pairs of hex digits, e.g. hex:0d0a or hex:0x0d 0a");
-	expect_reply(h, "serial write loop hex:0d 0", "ERR ARGS '0' is not "
+	harness_expect(h, "serial write loop hex:0d 0", "ERR ARGS '0' is not "
 	    "whole bytes: give pairs of hex digits, e.g. hex:0d0a or hex:0x0d "
 	    "0a");
-	expect_reply(h, "serial read", "ERR ARGS usage: serial read <port> "
+	harness_expect(h, "serial read", "ERR ARGS usage: serial read <port> "
 	    "[max_bytes] [timeout_ms]");
-	expect_reply(h, "serial read loop 1 2 3", "ERR ARGS usage: serial read "
+	harness_expect(h, "serial read loop 1 2 3", "ERR ARGS usage: serial read "
 	    "<port> [max_bytes] [timeout_ms]");
-	expect_reply(h, "serial read loop 0", "ERR ARGS max_bytes must be a "
+	harness_expect(h, "serial read loop 0", "ERR ARGS max_bytes must be a "
 	    "whole number from 1 to 4096, not '0'");
-	expect_reply(h, "serial read loop 4097", "ERR ARGS max_bytes must be "
+	harness_expect(h, "serial read loop 4097", "ERR ARGS max_bytes must be "
 	    "a whole number from 1 to 4096, not '4097'");
-	expect_reply(h, "serial read loop -1", "ERR ARGS max_bytes must be a "
+	harness_expect(h, "serial read loop -1", "ERR ARGS max_bytes must be a "
 	    "whole number from 1 to 4096, not '-1'");
-	expect_reply(h, "serial read loop 10 1.5", "ERR ARGS timeout_ms must "
+	harness_expect(h, "serial read loop 10 1.5", "ERR ARGS timeout_ms must "
 	    "be a whole number from 0 to 60000, not '1.5'");
-	expect_reply(h, "serial read loop 10 60001", "ERR ARGS timeout_ms "
+	harness_expect(h, "serial read loop 10 60001", "ERR ARGS timeout_ms "
 	    "must be a whole number from 0 to 60000, not '60001'");
-	expect_reply(h, "serial readline loop x", "ERR ARGS timeout_ms must be "
+	harness_expect(h, "serial readline loop x", "ERR ARGS timeout_ms must be "
 	    "a whole number from 0 to 60000, not 'x'");
-	expect_reply(h, "serial readline loop 1 2", "ERR ARGS usage: serial "
+	harness_expect(h, "serial readline loop 1 2", "ERR ARGS usage: serial "
 	    "readline <port> [timeout_ms]");
-	expect_reply(h, "serial flush", "ERR ARGS usage: serial flush <port>");
-	expect_reply(h, "serial list loop", "ERR ARGS usage: serial list");
-	expect_reply(h, "serial watch", "ERR ARGS usage: serial watch <port>");
-	expect_reply(h, "serial sim-set loop pull", "ERR ARGS sim-set takes "
+	harness_expect(h, "serial flush", "ERR ARGS usage: serial flush <port>");
+	harness_expect(h, "serial list loop", "ERR ARGS usage: serial list");
+	harness_expect(h, "serial watch", "ERR ARGS usage: serial watch <port>");
+	harness_expect(h, "serial sim-set loop pull", "ERR ARGS sim-set takes "
 	    "unplug or plug, not 'pull'");
 	/* Nothing above opened a port. */
-	expect_reply(h, "serial list", "OK loop:9600:8N1:none:closed:-:"
+	harness_expect(h, "serial list", "OK loop:9600:8N1:none:closed:-:"
 	    "/dev/sim-loop modem:115200:8E2:rtscts:closed:-:/dev/sim-modem");
 	harness_free(h);
 }
@@ -245,42 +210,42 @@ test_sim_bad_input(void **state)
 static void
 test_sim_unplug(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 
 	(void)state;
 	/* Unplugged before it was ever opened. */
-	expect_reply(h, "serial sim-set modem unplug", "OK");
-	expect_reply(h, "serial read modem", "ERR DEVICE port modem: cannot "
+	harness_expect(h, "serial sim-set modem unplug", "OK");
+	harness_expect(h, "serial read modem", "ERR DEVICE port modem: cannot "
 	    "open /dev/sim-modem: No such file or directory");
-	expect_reply(h, "serial sim-set modem plug", "OK");
-	expect_reply(h, "serial read modem 1 0", "OK");
+	harness_expect(h, "serial sim-set modem plug", "OK");
+	harness_expect(h, "serial read modem 1 0", "OK");
 
-	expect_reply(h, "serial write loop \"lost\\npart\"", "OK 9");
-	expect_reply(h, "serial readline loop", "OK lost");
-	expect_reply(h, "serial sim-set loop unplug", "OK");
+	harness_expect(h, "serial write loop \"lost\\npart\"", "OK 9");
+	harness_expect(h, "serial readline loop", "OK lost");
+	harness_expect(h, "serial sim-set loop unplug", "OK");
 	/* The first command finds the hang-up; what was unread is gone. */
-	expect_reply(h, "serial readline loop", "ERR DEVICE port loop: "
+	harness_expect(h, "serial readline loop", "ERR DEVICE port loop: "
 	    "/dev/sim-loop hung up (device gone?); a later command opens it "
 	    "again once it is back");
-	expect_reply(h, "serial list", "OK loop:9600:8N1:none:gone:-:"
+	harness_expect(h, "serial list", "OK loop:9600:8N1:none:gone:-:"
 	    "/dev/sim-loop modem:115200:8E2:rtscts:open:-:/dev/sim-modem");
-	expect_reply(h, "serial write loop x", "ERR DEVICE port loop: cannot "
+	harness_expect(h, "serial write loop x", "ERR DEVICE port loop: cannot "
 	    "open /dev/sim-loop: No such file or directory");
-	expect_reply(h, "serial flush loop", "ERR DEVICE port loop: cannot "
+	harness_expect(h, "serial flush loop", "ERR DEVICE port loop: cannot "
 	    "open /dev/sim-loop: No such file or directory");
-	expect_reply(h, "serial sim-set loop plug", "OK");
-	expect_reply(h, "serial read loop 10 0", "OK");
-	expect_reply(h, "serial write loop back", "OK 4");
-	expect_reply(h, "serial read loop", "OK back");
+	harness_expect(h, "serial sim-set loop plug", "OK");
+	harness_expect(h, "serial read loop 10 0", "OK");
+	harness_expect(h, "serial write loop back", "OK 4");
+	harness_expect(h, "serial read loop", "OK back");
 	/* A write finds the hang-up too, and so does a flush. */
-	expect_reply(h, "serial sim-set loop unplug", "OK");
-	expect_reply(h, "serial write loop x", "ERR DEVICE port loop: "
+	harness_expect(h, "serial sim-set loop unplug", "OK");
+	harness_expect(h, "serial write loop x", "ERR DEVICE port loop: "
 	    "/dev/sim-loop hung up (device gone?); a later command opens it "
 	    "again once it is back");
-	expect_reply(h, "serial sim-set loop plug", "OK");
-	expect_reply(h, "serial flush loop", "OK 0");
-	expect_reply(h, "serial sim-set loop unplug", "OK");
-	expect_prefix(h, "serial flush loop", "ERR DEVICE port loop: "
+	harness_expect(h, "serial sim-set loop plug", "OK");
+	harness_expect(h, "serial flush loop", "OK 0");
+	harness_expect(h, "serial sim-set loop unplug", "OK");
+	harness_expect_prefix(h, "serial flush loop", "ERR DEVICE port loop: "
 	    "/dev/sim-loop hung up");
 	harness_free(h);
 }
@@ -288,45 +253,45 @@ test_sim_unplug(void **state)
 static void
 test_sim_watch(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 	char line[600], want[400];
 
 	(void)state;
 	assert_int_equal(harness_events(h), 0);
 	/* Lines received before the watch are published first. */
-	expect_reply(h, "serial write loop \"early\\npart\"", "OK 10");
-	expect_reply(h, "serial watch LOOP", "OK");
+	harness_expect(h, "serial write loop \"early\\npart\"", "OK 10");
+	harness_expect(h, "serial watch LOOP", "OK");
 	expect_event(h, "serial.loop early");
-	expect_reply(h, "serial watch loop", "OK");
+	harness_expect(h, "serial watch loop", "OK");
 	/* ial CR LF CR LF 0x01 LF */
-	expect_reply(h, "serial write loop hex:69616c0d0a0d0a010a", "OK 9");
+	harness_expect(h, "serial write loop hex:69616c0d0a0d0a010a", "OK 9");
 	expect_event(h, "serial.loop partial");
 	expect_event(h, "serial.loop \\x01");
 	/* Reading a watched port would take lines from the subscribers. */
-	expect_reply(h, "serial read loop", "ERR BUSY port loop is watched "
+	harness_expect(h, "serial read loop", "ERR BUSY port loop is watched "
 	    "(its lines go to serial.loop): serial unwatch loop first");
-	expect_reply(h, "serial readline loop", "ERR BUSY port loop is watched "
+	harness_expect(h, "serial readline loop", "ERR BUSY port loop is watched "
 	    "(its lines go to serial.loop): serial unwatch loop first");
-	expect_reply(h, "serial list", "OK loop:9600:8N1:none:open:watched:"
+	harness_expect(h, "serial list", "OK loop:9600:8N1:none:open:watched:"
 	    "/dev/sim-loop modem:115200:8E2:rtscts:closed:-:/dev/sim-modem");
 	/* A long line in pieces. */
 	snprintf(line, sizeof(line), "serial write loop hex:");
 	for (int i = 0; i < 260; i++)
 		strcat(line, "61");
 	strcat(line, "0a");
-	expect_reply(h, line, "OK 261");
+	harness_expect(h, line, "OK 261");
 	memset(want, 'a', sizeof(want));
 	memcpy(want, "serial.loop ", 12);
 	strcpy(want + 12 + 255, "\\+");
 	expect_event(h, want);
 	expect_event(h, "serial.loop aaaaa");
 	/* A partial line stays for readline after the watch. */
-	expect_reply(h, "serial write loop tail", "OK 4");
-	expect_reply(h, "serial unwatch loop", "OK");
-	expect_reply(h, "serial unwatch loop", "OK");
-	expect_reply(h, "serial readline loop 0", "OK");
-	expect_reply(h, "serial write loop \"!\\n\"", "OK 2");
-	expect_reply(h, "serial readline loop", "OK tail!");
+	harness_expect(h, "serial write loop tail", "OK 4");
+	harness_expect(h, "serial unwatch loop", "OK");
+	harness_expect(h, "serial unwatch loop", "OK");
+	harness_expect(h, "serial readline loop 0", "OK");
+	harness_expect(h, "serial write loop \"!\\n\"", "OK 2");
+	harness_expect(h, "serial readline loop", "OK tail!");
 	harness_free(h);
 }
 
@@ -334,14 +299,14 @@ test_sim_watch(void **state)
 static void
 test_sim_watch_unplug(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 	long t0;
 	char *got;
 
 	(void)state;
 	assert_int_equal(harness_events(h), 0);
-	expect_reply(h, "serial watch modem", "OK");
-	expect_reply(h, "serial sim-set modem unplug", "OK");
+	harness_expect(h, "serial watch modem", "OK");
+	harness_expect(h, "serial sim-set modem unplug", "OK");
 	/* The tick closes it (at once) and tries again every second. */
 	t0 = now_ms();
 	for (;;) {
@@ -353,7 +318,7 @@ test_sim_watch_unplug(void **state)
 		usleep(10000);
 	}
 	free(got);
-	expect_reply(h, "serial sim-set modem plug", "OK");
+	harness_expect(h, "serial sim-set modem plug", "OK");
 	t0 = now_ms();
 	for (;;) {
 		got = harness_run(h, "serial list");
@@ -364,12 +329,12 @@ test_sim_watch_unplug(void **state)
 		usleep(10000);
 	}
 	free(got);
-	expect_reply(h, "serial write modem \"again\\n\"", "OK 6");
+	harness_expect(h, "serial write modem \"again\\n\"", "OK 6");
 	expect_event(h, "serial.modem again");
 	/* Unwatched while the hang-up is fresh: closed, not watched. */
-	expect_reply(h, "serial sim-set modem unplug", "OK");
-	expect_reply(h, "serial unwatch modem", "OK");
-	expect_prefix(h, "serial list", "OK loop:9600:8N1:none:closed:-:"
+	harness_expect(h, "serial sim-set modem unplug", "OK");
+	harness_expect(h, "serial unwatch modem", "OK");
+	harness_expect_prefix(h, "serial list", "OK loop:9600:8N1:none:closed:-:"
 	    "/dev/sim-loop modem:115200:8E2:rtscts:gone:-:");
 	harness_free(h);
 }
@@ -378,12 +343,12 @@ test_sim_watch_unplug(void **state)
 static void
 test_watch_without_events(void **state)
 {
-	struct harness *h = load(SIM);
+	struct harness *h = harness_load_ok("serial", SIM);
 
 	(void)state;
-	expect_reply(h, "serial watch loop", "ERR DEVICE port loop: cannot "
+	harness_expect(h, "serial watch loop", "ERR DEVICE port loop: cannot "
 	    "watch /dev/sim-loop: Operation not supported");
-	expect_reply(h, "serial read loop 1 0", "OK");
+	harness_expect(h, "serial read loop 1 0", "OK");
 	harness_free(h);
 }
 
@@ -403,12 +368,12 @@ test_config(void **state)
 
 	(void)state;
 	/* No ports (the shipped config): valid, and says so. */
-	h = load(NULL);
-	expect_reply(h, "serial list", "OK");
-	expect_reply(h, "serial read gps", "ERR ARGS unknown port 'gps': no "
+	h = harness_load_ok("serial", NULL);
+	harness_expect(h, "serial list", "OK");
+	harness_expect(h, "serial read gps", "ERR ARGS unknown port 'gps': no "
 	    "ports are configured ([serial] name = device speed framing)");
 	harness_free(h);
-	h = load("backend = dev");
+	h = harness_load_ok("serial", "backend = dev");
 	harness_free(h);
 	expect_load_error("backend = usb", "[serial] backend must be dev or "
 	    "sim, not 'usb'");
@@ -483,7 +448,7 @@ pty_load(struct pty *p, const char *settings, int events)
 	assert_true(asprintf(&p->link, "%s/tty", p->dir) != -1);
 	pty_plug(p);
 	assert_true(asprintf(&section, "p = %s %s\n", p->link, settings) != -1);
-	h = load(section);
+	h = harness_load_ok("serial", section);
 	free(section);
 	if (events)
 		assert_int_equal(harness_events(h), 0);
@@ -556,7 +521,7 @@ test_pty_io(void **state)
 	long t0;
 
 	(void)state;
-	expect_reply(h, "serial write p hello", "OK 5");
+	harness_expect(h, "serial write p hello", "OK 5");
 	master_expect(&p, "hello", 5);
 	/* Opened exclusively (root, as the tests may run, may still open
 	 * it), raw, at the configured speed and framing. */
@@ -576,27 +541,27 @@ test_pty_io(void **state)
 	assert_int_equal(tio.c_iflag & (IXON | IXOFF | ICRNL), 0);
 	assert_int_equal(tio.c_oflag & OPOST, 0);
 	assert_int_equal(tio.c_cc[VMIN], 1);
-	expect_reply(h, "serial write p hex:0d0a00ff", "OK 4");
+	harness_expect(h, "serial write p hex:0d0a00ff", "OK 4");
 	master_expect(&p, "\r\n\x00\xff", 4);
 
 	master_puts(&p, "abc\r\nde");
-	expect_reply(h, "serial readline p", "OK abc");
+	harness_expect(h, "serial readline p", "OK abc");
 	t0 = now_ms();
-	expect_reply(h, "serial readline p 150", "OK");
+	harness_expect(h, "serial readline p 150", "OK");
 	assert_true(now_ms() - t0 >= 140);
 	master_puts(&p, "f\n");
-	expect_reply(h, "serial readline p", "OK def");
+	harness_expect(h, "serial readline p", "OK def");
 	t0 = now_ms();
-	expect_reply(h, "serial read p 10 150", "OK");
+	harness_expect(h, "serial read p 10 150", "OK");
 	assert_true(now_ms() - t0 >= 140);
 	master_write(&p, "\x01\x7f\\", 3);
-	expect_reply(h, "serial read p", "OK \\x01\\x7f\\\\");
+	harness_expect(h, "serial read p", "OK \\x01\\x7f\\\\");
 	/* flush drops what readline left behind. */
 	master_puts(&p, "junk");
-	expect_reply(h, "serial readline p 100", "OK");
-	expect_reply(h, "serial flush p", "OK 4");
-	expect_reply(h, "serial read p 10 0", "OK");
-	expect_prefix(h, "serial list", "OK p:115200:8N1:none:open:-:/");
+	harness_expect(h, "serial readline p 100", "OK");
+	harness_expect(h, "serial flush p", "OK 4");
+	harness_expect(h, "serial read p 10 0", "OK");
+	harness_expect_prefix(h, "serial list", "OK p:115200:8N1:none:open:-:/");
 	harness_free(h);
 	pty_free(&p);
 }
@@ -634,7 +599,7 @@ test_pty_framing(void **state)
 		    *getenv("PICMD_TEST_EMULATOR") != '\0')
 			continue;
 		h = pty_load(&p, cases[i].settings, 0);
-		expect_reply(h, "serial flush p", "OK 0");
+		harness_expect(h, "serial flush p", "OK 0");
 		slave_termios(&p, &tio, &excl);
 		assert_int_equal(tio.c_cflag & cmask, cases[i].cflag);
 		assert_int_equal(tio.c_iflag & imask, cases[i].iflag);
@@ -645,7 +610,7 @@ test_pty_framing(void **state)
 	h = pty_load(&p, "4800 7E1", 0);
 	assert_true(asprintf(&want, "ERR DEVICE port p: cannot open %s: the "
 	    "device does not take framing 7E1 (it kept 8N1)", p.link) != -1);
-	expect_reply(h, "serial read p", want);
+	harness_expect(h, "serial read p", want);
 	free(want);
 	harness_free(h);
 	pty_free(&p);
@@ -659,29 +624,29 @@ test_pty_hangup_and_replug(void **state)
 	char *want;
 
 	(void)state;
-	expect_reply(h, "serial write p x", "OK 1");
+	harness_expect(h, "serial write p x", "OK 1");
 	master_expect(&p, "x", 1);
 	pty_unplug(&p);
 	assert_true(asprintf(&want, "ERR DEVICE port p: %s hung up (device "
 	    "gone?); a later command opens it again once it is back",
 	    p.link) != -1);
-	expect_reply(h, "serial readline p", want);
+	harness_expect(h, "serial readline p", want);
 	free(want);
 	assert_true(asprintf(&want, "ERR DEVICE port p: cannot open %s: No "
 	    "such file or directory", p.link) != -1);
-	expect_reply(h, "serial write p x", want);
+	harness_expect(h, "serial write p x", want);
 	free(want);
 	/* Plugged in again, at another pty behind the same path. */
 	pty_plug(&p);
-	expect_reply(h, "serial write p again", "OK 5");
+	harness_expect(h, "serial write p again", "OK 5");
 	master_expect(&p, "again", 5);
 	master_puts(&p, "ok\n");
-	expect_reply(h, "serial readline p", "OK ok");
+	harness_expect(h, "serial readline p", "OK ok");
 	/* A hang-up found by a write. */
 	pty_unplug(&p);
-	expect_prefix(h, "serial write p y", "ERR DEVICE port p: ");
+	harness_expect_prefix(h, "serial write p y", "ERR DEVICE port p: ");
 	pty_plug(&p);
-	expect_reply(h, "serial read p 1 0", "OK");
+	harness_expect(h, "serial read p 1 0", "OK");
 	harness_free(h);
 	pty_free(&p);
 }
@@ -723,7 +688,7 @@ test_pty_tick_lets_go(void **state)
 	char *want;
 
 	(void)state;
-	expect_reply(h, "serial write p x", "OK 1");
+	harness_expect(h, "serial write p x", "OK 1");
 	master_expect(&p, "x", 1);
 	assert_int_equal(pts_fds(), before + 2);  /* ours and the plugin's */
 	pty_unplug(&p);
@@ -735,14 +700,14 @@ test_pty_tick_lets_go(void **state)
 	assert_true(asprintf(&want, "ERR DEVICE port p: %s hung up (device "
 	    "gone?); a later command opens it again once it is back",
 	    p.link) != -1);
-	expect_reply(h, "serial write p x", want);
+	harness_expect(h, "serial write p x", want);
 	free(want);
 	assert_true(asprintf(&want, "ERR DEVICE port p: cannot open %s: No "
 	    "such file or directory", p.link) != -1);
-	expect_reply(h, "serial write p x", want);
+	harness_expect(h, "serial write p x", want);
 	free(want);
 	pty_plug(&p);
-	expect_reply(h, "serial write p y", "OK 1");
+	harness_expect(h, "serial write p y", "OK 1");
 	master_expect(&p, "y", 1);
 	harness_free(h);
 	pty_free(&p);
@@ -758,15 +723,15 @@ test_pty_open_errors(void **state)
 	assert_int_equal(fixture_write(dir, "file", "not a tty\n"), 0);
 	assert_true(asprintf(&section, "f = %s/file 9600 8N1\nm = %s/missing "
 	    "9600 8N1\n", dir, dir) != -1);
-	h = load(section);
+	h = harness_load_ok("serial", section);
 	free(section);
 	section = fixture_subst("ERR DEVICE port f: cannot open %T/file: "
 	    "Inappropriate ioctl for device", dir);
-	expect_reply(h, "serial read f", section);
+	harness_expect(h, "serial read f", section);
 	free(section);
 	section = fixture_subst("ERR DEVICE port m: cannot open %T/missing: "
 	    "No such file or directory", dir);
-	expect_reply(h, "serial watch m", section);
+	harness_expect(h, "serial watch m", section);
 	free(section);
 	harness_free(h);
 	fixture_rm(dir);
@@ -781,13 +746,13 @@ test_pty_watch(void **state)
 	char *got;
 
 	(void)state;
-	expect_reply(h, "serial watch p", "OK");
+	harness_expect(h, "serial watch p", "OK");
 	master_puts(&p, "$GPGGA,1*4F\r\n\r\n$GPRMC,2");
 	expect_event(h, "serial.p $GPGGA,1*4F");
 	master_puts(&p, "*5A\r\n");
 	expect_event(h, "serial.p $GPRMC,2*5A");
 	/* Writing a watched port is fine. */
-	expect_reply(h, "serial write p hex:41", "OK 1");
+	harness_expect(h, "serial write p hex:41", "OK 1");
 	master_expect(&p, "A", 1);
 	/* Unplugged and plugged in again: the watch carries on. */
 	pty_unplug(&p);
@@ -814,9 +779,9 @@ test_pty_watch(void **state)
 	free(got);
 	master_puts(&p, "back\n");
 	expect_event(h, "serial.p back");
-	expect_reply(h, "serial unwatch p", "OK");
+	harness_expect(h, "serial unwatch p", "OK");
 	master_puts(&p, "mine\n");
-	expect_reply(h, "serial readline p", "OK mine");
+	harness_expect(h, "serial readline p", "OK mine");
 	assert_null(harness_event(h, 100));
 	harness_free(h);
 	pty_free(&p);

@@ -21,28 +21,6 @@
 #include "harness.h"
 
 static void
-expect_reply(struct harness *h, const char *line, const char *want)
-{
-	char *got = harness_run(h, line);
-
-	if (strcmp(got, want) != 0)
-		fprintf(stderr, "request: %.200s\n", line);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static struct harness *
-load(const char *section)
-{
-	struct harness *h = harness_load("spi", section, NULL);
-
-	if (h == NULL)
-		fprintf(stderr, "%s", harness_last_errors());
-	assert_non_null(h);
-	return h;
-}
-
-static void
 expect_load_error(const char *section, const char *want)
 {
 	struct harness *h = harness_load("spi", section, NULL);
@@ -76,43 +54,43 @@ bytes(const char *prefix, unsigned first, size_t n, int glue)
 static void
 test_loopback(void **state)
 {
-	struct harness *h = load("backend = sim");
+	struct harness *h = harness_load_ok("spi", "backend = sim");
 	char *line, *want;
 
 	(void)state;
-	expect_reply(h, "spi devices", "OK 0.0");
-	expect_reply(h, "spi sim-last", "OK 0.0 none");
+	harness_expect(h, "spi devices", "OK 0.0");
+	harness_expect(h, "spi sim-last", "OK 0.0 none");
 	/* MISO is MOSI: every byte comes back. */
-	expect_reply(h, "spi xfer 0.0 a5", "OK a5");
-	expect_reply(h, "spi xfer 0.0 0xa5 ff", "OK a5 ff");
-	expect_reply(h, "spi xfer 0.0 a5ff00", "OK a5 ff 00");
-	expect_reply(h, "spi xfer spidev0.0 DEAD 0xBEEF", "OK de ad be ef");
-	expect_reply(h, "SPI XFER 0.0 01", "OK 01");
+	harness_expect(h, "spi xfer 0.0 a5", "OK a5");
+	harness_expect(h, "spi xfer 0.0 0xa5 ff", "OK a5 ff");
+	harness_expect(h, "spi xfer 0.0 a5ff00", "OK a5 ff 00");
+	harness_expect(h, "spi xfer spidev0.0 DEAD 0xBEEF", "OK de ad be ef");
+	harness_expect(h, "SPI XFER 0.0 01", "OK 01");
 	/* The defaults: 500 kHz, mode 0. */
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=500000 mode=0");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=500000 mode=0");
 	/* Options, in either order, before the bytes. */
-	expect_reply(h, "spi xfer 0.0 speed=1000000 mode=3 0102", "OK 01 02");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=1000000 mode=3");
-	expect_reply(h, "spi xfer 0.0 mode=2 speed=250000000 03", "OK 03");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=250000000 mode=2");
-	expect_reply(h, "spi xfer 0.0 MODE=1 04", "OK 04");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=500000 mode=1");
-	expect_reply(h, "spi xfer 0.0 speed=1 05", "OK 05");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=1 mode=0");
+	harness_expect(h, "spi xfer 0.0 speed=1000000 mode=3 0102", "OK 01 02");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=1000000 mode=3");
+	harness_expect(h, "spi xfer 0.0 mode=2 speed=250000000 03", "OK 03");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=250000000 mode=2");
+	harness_expect(h, "spi xfer 0.0 MODE=1 04", "OK 04");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=500000 mode=1");
+	harness_expect(h, "spi xfer 0.0 speed=1 05", "OK 05");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=1 mode=0");
 	/* 4096 bytes, the most: glued, as a request has at most 128 words. */
 	line = bytes("spi xfer 0.0", 0, 4096, 1);
 	want = bytes("OK", 0, 4096, 0);
-	expect_reply(h, line, want);
+	harness_expect(h, line, want);
 	free(line);
 	free(want);
-	expect_reply(h, "#x spi xfer 0.0 77", "#x OK 77");
+	harness_expect(h, "#x spi xfer 0.0 77", "#x OK 77");
 	harness_free(h);
 }
 
 static void
 test_errors(void **state)
 {
-	struct harness *h = load("backend = sim");
+	struct harness *h = harness_load_ok("spi", "backend = sim");
 	static const char *const bad_dev[] = { "0", "0.", ".0", "x.y", "0.x",
 	    "0.256", "32768.0", "0.0.0", "-1.0", "+0.0", "0x0.0", "", "spidev",
 	    "spidev0", "spi0.0", "0 .0", "123456789.0" };
@@ -124,98 +102,98 @@ test_errors(void **state)
 		snprintf(want, sizeof(want), "ERR ARGS bad device '%s': give "
 		    "<bus>.<cs> such as 0.0 (spi devices lists them)",
 		    bad_dev[i]);
-		expect_reply(h, line, want);
+		harness_expect(h, line, want);
 	}
 	/* Well formed, but not there. */
-	expect_reply(h, "spi xfer 0.1 00", "ERR DEVICE spidev0.1: no such "
+	harness_expect(h, "spi xfer 0.1 00", "ERR DEVICE spidev0.1: no such "
 	    "device");
-	expect_reply(h, "spi xfer 1.0 00", "ERR DEVICE spidev1.0: no such "
+	harness_expect(h, "spi xfer 1.0 00", "ERR DEVICE spidev1.0: no such "
 	    "device");
-	expect_reply(h, "spi xfer 32767.255 00", "ERR DEVICE "
+	harness_expect(h, "spi xfer 32767.255 00", "ERR DEVICE "
 	    "spidev32767.255: no such device");
 	/* Options. */
-	expect_reply(h, "spi xfer 0.0 speed=0 00", "ERR ARGS bad 'speed=0': "
+	harness_expect(h, "spi xfer 0.0 speed=0 00", "ERR ARGS bad 'speed=0': "
 	    "speed= once, 1 to 250000000 Hz");
-	expect_reply(h, "spi xfer 0.0 speed=250000001 00", "ERR ARGS bad "
+	harness_expect(h, "spi xfer 0.0 speed=250000001 00", "ERR ARGS bad "
 	    "'speed=250000001': speed= once, 1 to 250000000 Hz");
-	expect_reply(h, "spi xfer 0.0 speed=fast 00", "ERR ARGS bad "
+	harness_expect(h, "spi xfer 0.0 speed=fast 00", "ERR ARGS bad "
 	    "'speed=fast': speed= once, 1 to 250000000 Hz");
-	expect_reply(h, "spi xfer 0.0 speed= 00", "ERR ARGS bad 'speed=': "
+	harness_expect(h, "spi xfer 0.0 speed= 00", "ERR ARGS bad 'speed=': "
 	    "speed= once, 1 to 250000000 Hz");
-	expect_reply(h, "spi xfer 0.0 speed=-5 00", "ERR ARGS bad 'speed=-5': "
+	harness_expect(h, "spi xfer 0.0 speed=-5 00", "ERR ARGS bad 'speed=-5': "
 	    "speed= once, 1 to 250000000 Hz");
-	expect_reply(h, "spi xfer 0.0 speed=1000 speed=2000 00", "ERR ARGS "
+	harness_expect(h, "spi xfer 0.0 speed=1000 speed=2000 00", "ERR ARGS "
 	    "bad 'speed=2000': speed= once, 1 to 250000000 Hz");
-	expect_reply(h, "spi xfer 0.0 mode=4 00", "ERR ARGS bad 'mode=4': "
+	harness_expect(h, "spi xfer 0.0 mode=4 00", "ERR ARGS bad 'mode=4': "
 	    "mode= once, 0 to 3");
-	expect_reply(h, "spi xfer 0.0 mode=01 00", "ERR ARGS bad 'mode=01': "
+	harness_expect(h, "spi xfer 0.0 mode=01 00", "ERR ARGS bad 'mode=01': "
 	    "mode= once, 0 to 3");
-	expect_reply(h, "spi xfer 0.0 mode= 00", "ERR ARGS bad 'mode=': "
+	harness_expect(h, "spi xfer 0.0 mode= 00", "ERR ARGS bad 'mode=': "
 	    "mode= once, 0 to 3");
-	expect_reply(h, "spi xfer 0.0 mode=1 mode=1 00", "ERR ARGS bad "
+	harness_expect(h, "spi xfer 0.0 mode=1 mode=1 00", "ERR ARGS bad "
 	    "'mode=1': mode= once, 0 to 3");
-	expect_reply(h, "spi xfer 0.0 speed=1000 mode=1", "ERR ARGS no bytes "
+	harness_expect(h, "spi xfer 0.0 speed=1000 mode=1", "ERR ARGS no bytes "
 	    "to send: usage: spi xfer <bus>.<cs> [speed=HZ] [mode=0-3] "
 	    "<hex bytes...>");
-	expect_reply(h, "spi xfer 0.0 a5 mode=1", "ERR ARGS 'mode=1' after "
+	harness_expect(h, "spi xfer 0.0 a5 mode=1", "ERR ARGS 'mode=1' after "
 	    "the bytes: speed= and mode= go before them");
-	expect_reply(h, "spi xfer 0.0 bits=8 a5", "ERR ARGS 'bits=8' after the "
+	harness_expect(h, "spi xfer 0.0 bits=8 a5", "ERR ARGS 'bits=8' after the "
 	    "bytes: speed= and mode= go before them");
 	/* Bytes. */
-	expect_reply(h, "spi xfer 0.0 zz", "ERR ARGS bad bytes 'zz': 'z' is "
+	harness_expect(h, "spi xfer 0.0 zz", "ERR ARGS bad bytes 'zz': 'z' is "
 	    "not a hex digit");
-	expect_reply(h, "spi xfer 0.0 a5 f", "ERR ARGS bad bytes 'f': an odd "
+	harness_expect(h, "spi xfer 0.0 a5 f", "ERR ARGS bad bytes 'f': an odd "
 	    "number of hex digits (two per byte: 0a, not a)");
-	expect_reply(h, "spi xfer 0.0 0x", "ERR ARGS bad bytes '0x': give hex "
+	harness_expect(h, "spi xfer 0.0 0x", "ERR ARGS bad bytes '0x': give hex "
 	    "digits, two per byte (a5, 0xa5ff)");
 	big = bytes("spi xfer 0.0", 0, 4097, 1);
-	expect_reply(h, big, "ERR ARGS too many bytes: at most 4096");
+	harness_expect(h, big, "ERR ARGS too many bytes: at most 4096");
 	free(big);
 	/* Checked before the device is looked for. */
 	big = bytes("spi xfer 0.1", 0, 4097, 1);
-	expect_reply(h, big, "ERR ARGS too many bytes: at most 4096");
+	harness_expect(h, big, "ERR ARGS too many bytes: at most 4096");
 	free(big);
 	/* Counts, by the dispatcher. */
-	expect_reply(h, "spi xfer 0.0", "ERR ARGS usage: spi xfer <bus>.<cs> "
+	harness_expect(h, "spi xfer 0.0", "ERR ARGS usage: spi xfer <bus>.<cs> "
 	    "[speed=HZ] [mode=0-3] <hex bytes...>");
-	expect_reply(h, "spi xfer", "ERR ARGS usage: spi xfer <bus>.<cs> "
+	harness_expect(h, "spi xfer", "ERR ARGS usage: spi xfer <bus>.<cs> "
 	    "[speed=HZ] [mode=0-3] <hex bytes...>");
-	expect_reply(h, "spi devices 0.0", "ERR ARGS usage: spi devices");
-	expect_reply(h, "spi sim-last 0.0", "ERR ARGS usage: spi sim-last");
+	harness_expect(h, "spi devices 0.0", "ERR ARGS usage: spi devices");
+	harness_expect(h, "spi sim-last 0.0", "ERR ARGS usage: spi sim-last");
 	/* Nothing of it was sent. */
-	expect_reply(h, "spi sim-last", "OK 0.0 none");
-	expect_reply(h, "spi xfer 0.0 42", "OK 42");
+	harness_expect(h, "spi sim-last", "OK 0.0 none");
+	harness_expect(h, "spi xfer 0.0 42", "OK 42");
 	harness_free(h);
 }
 
 static void
 test_config_speed_and_mode(void **state)
 {
-	struct harness *h = load("backend = sim\nspeed_hz = 8000000\n"
+	struct harness *h = harness_load_ok("spi", "backend = sim\nspeed_hz = 8000000\n"
 	    "mode = 1\nspeed_hz.0.1 = 1000\nmode.spidev0.1 = 2");
 
 	(void)state;
-	expect_reply(h, "spi xfer 0.0 00", "OK 00");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=8000000 mode=1");
-	expect_reply(h, "spi xfer 0.0 mode=0 00", "OK 00");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=8000000 mode=0");
+	harness_expect(h, "spi xfer 0.0 00", "OK 00");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=8000000 mode=1");
+	harness_expect(h, "spi xfer 0.0 mode=0 00", "OK 00");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=8000000 mode=0");
 	harness_free(h);
 
 	/* A device's own settings beat the section's, a request's beat
 	 * both; one key of a device leaves the other at the default. */
-	h = load("backend = sim\nspeed_hz = 8000000\nmode.0.0 = 3");
-	expect_reply(h, "spi xfer 0.0 00", "OK 00");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=8000000 mode=3");
-	expect_reply(h, "spi xfer 0.0 speed=4000 mode=2 00", "OK 00");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=4000 mode=2");
+	h = harness_load_ok("spi", "backend = sim\nspeed_hz = 8000000\nmode.0.0 = 3");
+	harness_expect(h, "spi xfer 0.0 00", "OK 00");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=8000000 mode=3");
+	harness_expect(h, "spi xfer 0.0 speed=4000 mode=2 00", "OK 00");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=4000 mode=2");
 	harness_free(h);
 
 	/* The other way round; settings of devices that do not exist are
 	 * kept for when they do. */
-	h = load("backend = sim\nmode = 2\nspeed_hz.0.0 = 123456\n"
+	h = harness_load_ok("spi", "backend = sim\nmode = 2\nspeed_hz.0.0 = 123456\n"
 	    "speed_hz.3.1 = 654321\nmode.3.1 = 0");
-	expect_reply(h, "spi xfer 0.0 00", "OK 00");
-	expect_reply(h, "spi sim-last", "OK 0.0 speed_hz=123456 mode=2");
+	harness_expect(h, "spi xfer 0.0 00", "OK 00");
+	harness_expect(h, "spi sim-last", "OK 0.0 speed_hz=123456 mode=2");
 	harness_free(h);
 }
 
@@ -277,9 +255,9 @@ test_dev(void **state)
 
 	(void)state;
 	snprintf(section, sizeof(section), "dev_root = %s", dir);
-	h = load(section);
-	expect_reply(h, "spi devices", "OK");
-	expect_reply(h, "spi xfer 0.0 00", "ERR DEVICE spidev0.0: no such "
+	h = harness_load_ok("spi", section);
+	harness_expect(h, "spi devices", "OK");
+	harness_expect(h, "spi xfer 0.0 00", "ERR DEVICE spidev0.0: no such "
 	    "device");
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char rel[64];
@@ -288,7 +266,7 @@ test_dev(void **state)
 		assert_int_equal(fixture_write(dir, rel, ""), 0);
 	}
 	/* By bus, then chip select, as numbers. */
-	expect_reply(h, "spi devices", "OK 0.0 0.1 1.0 2.0 2.9 2.10 10.0");
+	harness_expect(h, "spi devices", "OK 0.0 0.1 1.0 2.0 2.9 2.10 10.0");
 	/* A file that is no spidev: the mode ioctl says so (not under
 	 * qemu-user, which fails the ioctl ENOSYS: the plugin cannot tell). */
 	snprintf(want, sizeof(want), "%s/spidev0.0", dir);
@@ -296,14 +274,14 @@ test_dev(void **state)
 		snprintf(want, sizeof(want), "ERR DEVICE spidev0.0: %s/spidev0.0 "
 		    "is not an spidev device (Inappropriate ioctl for device)",
 		    dir);
-		expect_reply(h, "spi xfer 0.0 00", want);
+		harness_expect(h, "spi xfer 0.0 00", want);
 	}
 	fixture_sh("mkdir '%s/spidev3.0'", dir);
 	snprintf(want, sizeof(want), "ERR DEVICE spidev3.0: cannot open "
 	    "%s/spidev3.0: Is a directory", dir);
-	expect_reply(h, "spi xfer 3.0 00", want);
+	harness_expect(h, "spi xfer 3.0 00", want);
 	/* No sim-only command on the real backend. */
-	expect_reply(h, "spi sim-last", "ERR UNKNOWN unknown");
+	harness_expect(h, "spi sim-last", "ERR UNKNOWN unknown");
 	harness_free(h);
 	fixture_rm(dir);
 }
