@@ -429,6 +429,9 @@ class ReconnectTest(unittest.TestCase):
     def test_calls_while_down_wait_then_fail_unsent(self):
         c = self.d.client(timeout=0.5)
         self.d.kill()
+        # Until the reader sees the end of the stream, a call may still be
+        # written to the dead socket and is then lost in flight, not unsent.
+        wait_until(lambda: not c.connected, what="the drop noticed")
         start = time.monotonic()
         with self.assertRaises(picmd.NotConnected):
             c.call("PING")
